@@ -1,0 +1,42 @@
+# policy-tables: `make refresh` builds the warehouse from raw/, `make test` runs the tests.
+# Every target here is run by a test (tests/test_makefile.py), so none can rot unnoticed.
+
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+RAW ?= raw
+WAREHOUSE ?= warehouse/policy.duckdb
+STAGING ?= staging/tables
+REPORTS ?= reports
+BENCH_ARGS ?=
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv refresh test bench report dictionary clean
+
+help: ## List the targets and what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv and install the pinned dependencies (requirements.lock)
+
+refresh: $(STAMP) ## Build $(WAREHOUSE) from $(RAW) (atomic publish; a no-op when nothing changed)
+	$(PYTHON) -m pipeline refresh --raw $(RAW) --warehouse $(WAREHOUSE) --staging $(STAGING)
+
+test: $(STAMP) ## Run the test suite
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) ## Time our stages against the peers (pandas.read_html, pdfplumber) and print ratios
+	$(PYTHON) -m pipeline.bench $(BENCH_ARGS)
+
+dictionary: $(STAMP) ## Regenerate docs/data_dictionary.md from the schema
+	$(PYTHON) -m pipeline dictionary --out docs/data_dictionary.md
+
+clean: ## Remove generated files (staging, warehouse, reports); raw/ is never touched
+	rm -rf $(dir $(STAGING)) $(dir $(WAREHOUSE)) $(REPORTS)

@@ -1,0 +1,180 @@
+"""File results to warehouse tables: one notice from its files, versions from its pages, one format kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from .config import DEFAULT_FORMAT_PREFERENCE
+from .meta import parse_date
+from .stages import FileResult
+
+RECORD_TABLES = ("service_provisions", "tasks")  # one format is kept per notice for each of these
+CHILD_TABLES = {"tasks": ("task_units", "targets")}
+
+
+@dataclass
+class Previous:
+    """What the published warehouse already knew: when each raw file's bytes were first loaded."""
+
+    ingested_at: dict[str, dt.datetime] = field(default_factory=dict)
+
+
+def _retrieved(r: FileResult) -> str:
+    return r.raw.retrieved_on or ""
+
+
+def _when(text: str | None, fallback: dt.datetime) -> dt.datetime:
+    if text:
+        try:
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+        except ValueError:
+            if d := parse_date(text):
+                return dt.datetime.combine(d, dt.time())
+    return fallback
+
+
+def version_files(files: list[FileResult]) -> list[FileResult]:
+    """Return the files that carry the notice's metadata, oldest first: each distinct page is a version."""
+    readable = [f for f in files if f.status != "failed"]
+    pages = [f for f in readable if f.meta is not None] or readable[:1]
+    pages.sort(key=lambda f: (_retrieved(f), f.raw.path))
+    seen: set[str] = set()
+    out = []
+    for f in pages:
+        if f.raw.sha256 not in seen:
+            seen.add(f.raw.sha256)
+            out.append(f)
+    return out
+
+
+def choose_source(files: list[FileResult], table: str, preference: tuple[str, ...]) -> tuple[FileResult | None, list[FileResult]]:
+    """Pick the file whose records of `table` are kept (by format preference); return it and the others."""
+    having = [f for f in files if f.records.get(table)]
+    if not having:
+        return None, []
+    rank = {fmt: i for i, fmt in enumerate(preference)}
+    having.sort(key=lambda f: (rank.get(f.raw.format, len(rank)), -len(_retrieved(f)), _retrieved(f)))
+    # Newest bytes of the preferred format win among versions of the same format.
+    best_fmt = having[0].raw.format
+    same = sorted((f for f in having if f.raw.format == best_fmt), key=lambda f: (_retrieved(f), f.raw.path))
+    chosen = same[-1]
+    return chosen, [f for f in having if f is not chosen and f.raw.format != best_fmt]
+
+
+def notice_rows(notice_id: str, files: list[FileResult], previous: Previous, now: dt.datetime) -> list[dict]:
+    """Build the notice's version rows, newest current, from its metadata-carrying files."""
+    versions = version_files(files)
+    rows = []
+    formats = sorted({f.raw.format for f in files if f.raw.format})
+    for i, f in enumerate(versions):
+        meta = f.meta or {}
+        ingested = previous.ingested_at.get(f.raw.sha256, now)
+        valid_from = _when(f.raw.retrieved_on, ingested)
+        rows.append(
+            {
+                "notice_id": notice_id,
+                "version": i + 1,
+                "title": meta.get("title") or _grid_title(files),
+                "doc_number": meta.get("doc_number"),
+                "index_no": meta.get("index_no"),
+                "issuer": meta.get("issuer"),
+                "published_on": meta.get("published_on"),
+                "posted_on": meta.get("posted_on"),
+                "effective_on": meta.get("effective_on"),
+                "expires_on": meta.get("expires_on"),
+                "site_profile": meta.get("site_profile"),
+                "format": f.raw.format or "unknown",
+                "formats": formats,
+                "source_url": f.raw.source_url,
+                "raw_file": f.raw.path,
+                "raw_sha256": f.raw.sha256,
+                "ingested_at": ingested,
+                "valid_from": valid_from,
+                "valid_to": None,
+                "is_current": i == len(versions) - 1,
+            }
+        )
+    for older, newer in zip(rows, rows[1:]):
+        older["valid_to"] = newer["valid_from"]
+    return rows
+
+
+def _grid_title(files: list[FileResult]) -> str | None:
+    for f in files:
+        for g in f.extracted.grids:
+            if g.caption:
+                return g.caption
+    return None
+
+
+def raw_file_row(r: FileResult, previous: Previous, now: dt.datetime) -> dict:
+    return {
+        "raw_file": r.raw.path,
+        "raw_sha256": r.raw.sha256,
+        "notice_id": r.raw.notice_id,
+        "role": r.raw.role or ("page" if r.meta is not None else "attachment"),
+        "format": r.raw.format or None,
+        "size_bytes": r.raw.size,
+        "source_url": r.raw.source_url,
+        "retrieved_on": r.raw.retrieved_on,
+        "decoded_as": r.extracted.decoded_as,
+        "status": r.status,
+        "stage": r.stage,
+        "reason": r.reason,
+        "tables_found": len(r.extracted.grids),
+        "records": r.n_records,
+        "ingested_at": previous.ingested_at.get(r.raw.sha256, now),
+    }
+
+
+def results_to_tables(
+    results: list[FileResult], previous: Previous, now: dt.datetime,
+    preference: tuple[str, ...] = DEFAULT_FORMAT_PREFERENCE,
+) -> tuple[dict[str, list[dict]], list[dict]]:
+    """Assemble warehouse rows from every file's result; return (tables, findings)."""
+    tables: dict[str, list[dict]] = defaultdict(list)
+    findings: list[dict] = []
+    by_notice: dict[str, list[FileResult]] = defaultdict(list)
+    for r in results:
+        tables["raw_files"].append(raw_file_row(r, previous, now))
+        by_notice[r.raw.notice_id].append(r)
+    for notice_id, files in sorted(by_notice.items()):
+        if all(f.status == "failed" for f in files):
+            continue  # nothing could be read: the failure is in raw_files, not a notice
+        tables["notices"].extend(notice_rows(notice_id, files, previous, now))
+        kept_files: set[str] = set()
+        for table in RECORD_TABLES:
+            chosen, others = choose_source(files, table, preference)
+            if chosen is None:
+                continue
+            kept_files.add(chosen.raw.path)
+            tables[table].extend(chosen.records[table])
+            for child in CHILD_TABLES.get(table, ()):
+                tables[child].extend(chosen.records.get(child, []))
+            tables["cell_lineage"].extend(
+                row for row in chosen.records.get("cell_lineage", []) if row["record_table"] == table
+            )
+            findings.extend(cross_format_findings(table, chosen, others))
+        for f in files:
+            if f.raw.path in kept_files:
+                findings.extend({"notice_id": notice_id, "raw_file": f.raw.path, "raw_sha256": f.raw.sha256, **x}
+                                for x in f.findings)
+    return dict(tables), findings
+
+
+def cross_format_findings(table: str, chosen: FileResult, others: list[FileResult]) -> list[dict]:
+    """Compare the kept records with the same notice's other formats; one finding per disagreeing cell."""
+    if table != "service_provisions" or not others:
+        return []
+    try:
+        from .agreement import compare_provision_sets
+    except ImportError:
+        return []
+    out = []
+    for other in others:
+        for finding in compare_provision_sets(chosen.records[table], other.records[table]):
+            out.append({**finding, "notice_id": chosen.raw.notice_id, "raw_file": chosen.raw.path,
+                        "raw_sha256": chosen.raw.sha256})
+    return out

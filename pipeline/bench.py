@@ -1,0 +1,128 @@
+"""`make bench`: time our stages against the peers named in the issues, in one run, and print ratios.
+
+Each measurement is the best of N repetitions (after a warm-up), so a busy core inflates neither side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .config import RAW_DIR
+
+HTML_PAGE = "xm-mzj-2025-095.html"
+LIST_PDF = "xm-mzj-2025-095-list.pdf"
+
+
+@dataclass
+class Comparison:
+    name: str
+    ours: float
+    peer_name: str
+    peer: float
+    target: float
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.peer
+
+    def line(self) -> str:
+        verdict = "ok" if self.ratio <= self.target else "OVER TARGET"
+        return (f"{self.name:<28} ours {self.ours * 1000:8.1f} ms   {self.peer_name} {self.peer * 1000:8.1f} ms   "
+                f"ratio {self.ratio:5.2f}x (target <= {self.target:g}x) {verdict}")
+
+
+def best_of(fn: Callable[[], object], repeat: int) -> float:
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def html_page_to_provisions(data: bytes) -> list[dict]:
+    """Our whole HTML path: decode, parse, grid, recognize, tidy rows."""
+    from .decode import decode_bytes
+    from .extract.html import html_to_grids, parse_html
+    from .normalize import grid_to_provisions
+    from .recognize import load_table_profiles, recognize_table
+
+    text, _ = decode_bytes(data)
+    rows: list[dict] = []
+    profiles = load_table_profiles()
+    for grid in html_to_grids(parse_html(text)):
+        if (rec := recognize_table(grid, profiles)) is not None:
+            rows += grid_to_provisions(grid, rec, notice_id="bench", raw_file=HTML_PAGE, raw_sha256="")
+    return rows
+
+
+def pandas_read_html(data: bytes) -> object:
+    """The peer: pandas.read_html on the same page (builds the grid only, no tidy rows)."""
+    import pandas as pd
+
+    return pd.read_html(io.StringIO(data.decode("utf-8")))
+
+
+def bench_html(raw_dir: Path, repeat: int) -> Comparison:
+    data = (raw_dir / HTML_PAGE).read_bytes()
+    assert len(html_page_to_provisions(data)) == 52, "the HTML path must give the 52 rows it is timed on"
+    return Comparison("HTML page -> tidy rows", best_of(lambda: html_page_to_provisions(data), repeat),
+                      "pandas.read_html", best_of(lambda: pandas_read_html(data), repeat), 2.0)
+
+
+def pdf_to_provisions(data: bytes) -> list[dict]:
+    """Our whole PDF path: stitched grids, recognize, tidy rows."""
+    from .extract.pdf import pdf_to_grids
+    from .normalize import grid_to_provisions
+    from .recognize import load_table_profiles, recognize_table
+
+    rows: list[dict] = []
+    profiles = load_table_profiles()
+    for grid in pdf_to_grids(data):
+        if (rec := recognize_table(grid, profiles)) is not None:
+            rows += grid_to_provisions(grid, rec, notice_id="bench", raw_file=LIST_PDF, raw_sha256="")
+    return rows
+
+
+def pdfplumber_extract_tables(data: bytes) -> list:
+    """The peer: pdfplumber's own extract_tables on every page."""
+    import pdfplumber
+
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        return [t for page in pdf.pages for t in page.extract_tables()]
+
+
+def bench_pdf(raw_dir: Path, repeat: int) -> Comparison | None:
+    try:
+        import pipeline.extract.pdf  # noqa: F401
+    except ImportError:
+        return None
+    data = (raw_dir / LIST_PDF).read_bytes()
+    assert len(pdf_to_provisions(data)) == 52, "the PDF path must give the 52 rows it is timed on"
+    return Comparison("PDF -> tidy rows", best_of(lambda: pdf_to_provisions(data), repeat),
+                      "pdfplumber.extract_tables", best_of(lambda: pdfplumber_extract_tables(data), repeat), 1.5)
+
+
+def main(argv: list[str] | None = None) -> list[Comparison]:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__)
+    parser.add_argument("--raw", type=Path, default=RAW_DIR)
+    parser.add_argument("--repeat", type=int, default=20, help="repetitions per measurement (best is kept)")
+    parser.add_argument("--quick", action="store_true", help="few repetitions (for the test that runs make bench)")
+    args = parser.parse_args(argv)
+    repeat = 2 if args.quick else args.repeat
+    results = [bench_html(args.raw, repeat)]
+    if (pdf := bench_pdf(args.raw, max(1, repeat // 4))) is not None:
+        results.append(pdf)
+    for c in results:
+        print(c.line())
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Command line: `python -m pipeline refresh|sql|dictionary`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from .config import RAW_DIR, STAGING_DIR, WAREHOUSE_FILE
+from .errors import PipelineError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="policy-tables: notices into a DuckDB warehouse.")
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _progress(stage: str, message: str) -> None:
+    console.print(f"[bold cyan]{stage:>9}[/] {message}")
+
+
+@app.command()
+def refresh(
+    raw: Path = typer.Option(RAW_DIR, "--raw", help="Folder of raw notice files."),
+    warehouse: Path = typer.Option(WAREHOUSE_FILE, "--warehouse", help="DuckDB file to publish."),
+    staging: Path = typer.Option(STAGING_DIR / "tables", "--staging", help="Folder for staging Parquet."),
+    force: bool = typer.Option(False, "--force", help="Rebuild even when nothing changed."),
+) -> None:
+    """Build the warehouse from raw/ and publish it atomically if every check passes."""
+    from .refresh import refresh as run_refresh
+
+    if not raw.is_dir():
+        err.print(f"[red]error:[/] raw folder {raw} does not exist (hint: pass --raw DIR)")
+        raise typer.Exit(2)
+    try:
+        summary = run_refresh(raw, warehouse, staging_dir=staging, progress=_progress, force=force)
+    except PipelineError as exc:
+        err.print(f"[red]refresh failed:[/] {exc}")
+        err.print("the published warehouse was left as it was")
+        raise typer.Exit(1)
+    for line in summary.lines():
+        console.print(line)
+    if summary.status == "unchanged":
+        console.print("nothing changed")
+
+
+@app.command()
+def load(
+    staging: Path = typer.Option(STAGING_DIR / "tables", "--staging", help="Folder of staging Parquet."),
+    warehouse: Path = typer.Option(WAREHOUSE_FILE, "--warehouse", help="DuckDB file to publish."),
+) -> None:
+    """Load existing staging Parquet into a new warehouse, gate it and publish it."""
+    import datetime as dt
+
+    from .refresh import publish_staging
+
+    try:
+        result = publish_staging(staging, warehouse, {"fingerprint": "", "built_at": dt.datetime.now().isoformat()},
+                                 progress=_progress)
+    except PipelineError as exc:
+        err.print(f"[red]load failed:[/] {exc}")
+        err.print("the published warehouse was left as it was")
+        raise typer.Exit(1)
+    console.print(result.summary())
+
+
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help="SQL to run (read-only)."),
+    warehouse: Path = typer.Option(WAREHOUSE_FILE, "--warehouse"),
+    limit: int = typer.Option(50, "--limit", help="Rows to print at most."),
+) -> None:
+    """Run analyst SQL on a read-only connection and print the result."""
+    from .query import connect_readonly
+
+    con = connect_readonly(warehouse)
+    try:
+        rel = con.sql(query)
+        if rel is None:
+            return
+        console.print(rel.limit(limit).df().to_string(index=False))
+    finally:
+        con.close()
+
+
+@app.command()
+def dictionary(out: Path = typer.Option(Path("docs/data_dictionary.md"), "--out")) -> None:
+    """Write the data dictionary generated from the schema."""
+    from .dictionary import render_dictionary
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_dictionary(), encoding="utf-8")
+    console.print(f"wrote {out}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,25 @@
+"""Paths and defaults in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+DATA = PACKAGE / "data"
+
+RAW_DIR = ROOT / "raw"
+STAGING_DIR = ROOT / "staging"
+WAREHOUSE_FILE = ROOT / "warehouse" / "policy.duckdb"
+REPORTS_DIR = ROOT / "reports"
+REVIEWS_DIR = ROOT / "reviews"
+EXPECTATIONS_DIR = ROOT / "expectations"
+
+# Sidecar provenance files for raw snapshots live here, one JSON per raw file.
+PROVENANCE_DIRNAME = "provenance"
+
+# Formats the pipeline reads, by detected kind.
+SUPPORTED_FORMATS = ("html", "pdf", "docx")
+
+# Preferred source when one notice carries the same table in several formats.
+DEFAULT_FORMAT_PREFERENCE = ("html", "docx", "pdf")

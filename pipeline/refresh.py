@@ -1,0 +1,176 @@
+"""One refresh: raw/ → file results → tables → staging → new DuckDB → gate → atomic publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .assemble import Previous, results_to_tables
+from .config import REVIEWS_DIR, STAGING_DIR
+from .errors import GateFailed
+from .fingerprint import build_fingerprint, code_fingerprint
+from .gate import GateResult, run_gate
+from .load import build_database, publish, read_build_info, read_ingested_at, temp_path_for, write_staging
+from .rawstore import list_raw_files, read_raw_file
+from .stages import FileResult, raw_file_to_result
+
+Progress = Callable[[str, str], None]  # (stage, message)
+
+
+@dataclass
+class RefreshSummary:
+    """What a refresh did, for the closing summary and the runs table."""
+
+    status: str  # published | unchanged | gate_failed
+    files_seen: int = 0
+    files_new: int = 0
+    files_unchanged: int = 0
+    files_failed: int = 0
+    notices: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)
+    gate: GateResult | None = None
+
+    def lines(self) -> list[str]:
+        out = [
+            f"status: {self.status}",
+            f"files seen {self.files_seen} / new {self.files_new} / unchanged {self.files_unchanged} / failed {self.files_failed}; notices {self.notices}",
+        ]
+        if self.rows:
+            out.append("rows loaded: " + ", ".join(f"{k} {v}" for k, v in self.rows.items()))
+        out += [f"failed: {f}" for f in self.failures]
+        out += [f"reported: {r}" for r in self.reports]
+        return out
+
+
+def _quiet(stage: str, message: str) -> None:
+    pass
+
+
+def extract_all(raw_dir: Path, progress: Progress = _quiet) -> list[FileResult]:
+    """Run the file stages on every raw file; failures are recorded in the results, never raised."""
+    results = []
+    for path in list_raw_files(raw_dir):
+        raw, data = read_raw_file(raw_dir, path)
+        result = raw_file_to_result(raw, data)
+        detail = ", ".join(f"{k} {len(v)}" for k, v in result.records.items() if k != "cell_lineage")
+        progress("extract", f"{raw.path}: {raw.format or '?'} {result.status}"
+                 + (f" ({detail})" if detail else "") + (f" - {result.reason}" if result.reason else ""))
+        results.append(result)
+    return results
+
+
+def refresh(
+    raw_dir: Path,
+    warehouse: Path,
+    *,
+    staging_dir: Path = STAGING_DIR / "tables",
+    progress: Progress = _quiet,
+    now: dt.datetime | None = None,
+    force: bool = False,
+) -> RefreshSummary:
+    """Rebuild the warehouse from raw_dir; publish only if every stage and the gate succeed."""
+    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    paths = list_raw_files(raw_dir)
+    raw_hashes = [(p.name, read_raw_file(raw_dir, p)[0].sha256) for p in paths]
+    code = code_fingerprint((REVIEWS_DIR,))
+    fingerprint = build_fingerprint(code, raw_hashes)
+    previous_info = read_build_info(warehouse)
+    known = read_ingested_at(warehouse)
+    new = sum(1 for _, sha in raw_hashes if sha not in known)
+    if not force and previous_info.get("fingerprint") == fingerprint:
+        progress("check", "raw files, code and reviews are unchanged: nothing to do")
+        return RefreshSummary("unchanged", files_seen=len(paths), files_unchanged=len(paths))
+
+    results = extract_all(raw_dir, progress)
+    progress("assemble", f"{len(results)} file(s) into warehouse tables")
+    tables, findings = results_to_tables(results, Previous(ingested_at=known), now)
+    tables = attach_findings(tables, findings)
+    summary = RefreshSummary(
+        "published",
+        files_seen=len(results),
+        files_new=new,
+        files_unchanged=len(results) - new,
+        files_failed=sum(r.status == "failed" for r in results),
+        notices=len({r["notice_id"] for r in tables.get("notices", [])}),
+        rows={k: len(v) for k, v in sorted(tables.items())},
+        failures=[r.reason or "" for r in results if r.status == "failed"],
+        reports=[f"{r.raw.path}: {r.reason}" for r in results if r.status == "no_table"],
+    )
+    tables["runs"] = previous_runs(warehouse) + [run_row(now, summary, fingerprint)]
+    progress("stage", f"writing Parquet to {staging_dir}")
+    write_staging(tables, staging_dir)
+    publish_staging(staging_dir, warehouse, {"fingerprint": fingerprint, "code": code,
+                                            "pipeline_version": __version__, "built_at": now.isoformat()},
+                    summary, progress)
+    return summary
+
+
+def publish_staging(staging_dir: Path, warehouse: Path, build_info: dict[str, str],
+                    summary: RefreshSummary | None = None, progress: Progress = _quiet) -> GateResult:
+    """Load staging into a new file beside the warehouse, gate it, then swap it in atomically."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    built = temp_path_for(warehouse)
+    try:
+        progress("load", f"building {built.name}")
+        build_database(staging_dir, built, build_info)
+        progress("gate", "validating the new warehouse")
+        result = run_gate(built)
+        if summary is not None:
+            summary.gate = result
+        if not result.passed:
+            if summary is not None:
+                summary.status = "gate_failed"
+            raise GateFailed(result.summary(), stage="gate", file=str(warehouse))
+        publish(built, warehouse)
+        progress("publish", f"published {warehouse}")
+        return result
+    finally:
+        built.unlink(missing_ok=True)
+        Path(str(built) + ".wal").unlink(missing_ok=True)
+
+
+def attach_findings(tables: dict[str, list[dict]], findings: list[dict]) -> dict[str, list[dict]]:
+    """Turn findings from every stage into dq_flags rows where the flags module is present."""
+    try:
+        from .flags import tables_to_dq_flags
+    except ImportError:
+        return tables
+    return tables_to_dq_flags(tables, findings)
+
+
+def previous_runs(warehouse: Path) -> list[dict]:
+    import duckdb
+
+    if not warehouse.exists():
+        return []
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            cur = con.execute("SELECT * FROM runs ORDER BY started_at")
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+        finally:
+            con.close()
+    except duckdb.Error:
+        return []
+
+
+def run_row(now: dt.datetime, s: RefreshSummary, fingerprint: str) -> dict:
+    return {
+        "run_id": now.strftime("%Y%m%dT%H%M%SZ"),
+        "started_at": now,
+        "finished_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0),
+        "status": s.status,
+        "files_seen": s.files_seen,
+        "files_new": s.files_new,
+        "files_unchanged": s.files_unchanged,
+        "files_failed": s.files_failed,
+        "pipeline_fingerprint": fingerprint,
+    }

@@ -1,0 +1,198 @@
+"""The stage order for one raw file: detect → decode → extract → recognize → normalize.
+
+Each stage is a function from data to data; this module only chains them and records, for a failure,
+the file, the stage and the reason. A failing file never stops the others.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+
+from .errors import PipelineError
+from .formats import detect_format
+from .model import Grid, RawFile
+from .recognize import load_table_profiles, recognize_table
+
+
+@dataclass
+class Extracted:
+    """What an extractor found in one file: page metadata, table grids and text blocks."""
+
+    meta: dict | None = None
+    grids: list[Grid] = field(default_factory=list)
+    blocks: list = field(default_factory=list)
+    decoded_as: str | None = None
+
+
+@dataclass
+class FileResult:
+    """The outcome of one raw file: records per warehouse table, findings, and status."""
+
+    raw: RawFile
+    status: str = "loaded"  # loaded | no_table | failed
+    stage: str | None = None
+    reason: str | None = None
+    extracted: Extracted = field(default_factory=Extracted)
+    records: dict[str, list[dict]] = field(default_factory=dict)
+    findings: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def meta(self) -> dict | None:
+        return self.extracted.meta
+
+    def add(self, table: str, rows: list[dict]) -> None:
+        self.records.setdefault(table, []).extend(rows)
+
+    @property
+    def n_records(self) -> int:
+        return sum(len(v) for k, v in self.records.items() if k != "cell_lineage")
+
+
+# --- extract: one function per format ------------------------------------------------------------
+
+def html_file_to_extracted(data: bytes, file: str) -> Extracted:
+    """Decode a page, read its metadata through the site profiles, and build its grids and blocks."""
+    from .decode import decode_bytes
+    from .extract.html import html_to_grids, parse_html
+    from .meta import html_to_notice_meta, load_site_profiles
+
+    text, how = decode_bytes(data, file=file)
+    doc = parse_html(text)
+    return Extracted(
+        meta=html_to_notice_meta(doc, load_site_profiles()),
+        grids=html_to_grids(doc),
+        blocks=_html_blocks(doc),
+        decoded_as=how,
+    )
+
+
+def _html_blocks(doc) -> list:
+    try:
+        from .extract.blocks import html_to_blocks
+    except ImportError:  # text-block extraction not installed in this build
+        return []
+    return html_to_blocks(doc)
+
+
+def pdf_file_to_extracted(data: bytes, file: str) -> Extracted:
+    """Read a PDF's tables (stitched across pages) and its text blocks."""
+    from .extract.pdf import pdf_to_grids
+
+    grids = pdf_to_grids(data, file=file)
+    try:
+        from .extract.blocks import pdf_to_blocks
+    except ImportError:
+        return Extracted(grids=grids)
+    return Extracted(grids=grids, blocks=pdf_to_blocks(data, file=file) if not grids else [])
+
+
+def docx_file_to_extracted(data: bytes, file: str) -> Extracted:
+    """Read a Word document's tables."""
+    from .extract.docx import docx_to_grids
+
+    return Extracted(grids=docx_to_grids(data, file=file))
+
+
+EXTRACTORS = {"html": html_file_to_extracted, "pdf": pdf_file_to_extracted, "docx": docx_file_to_extracted}
+
+
+# --- normalize: one function per target table -----------------------------------------------------
+
+def _provisions(result: FileResult, grid: Grid, rec, notice_id: str) -> None:
+    from .normalize import grid_to_provision_records
+
+    rows, lineage = grid_to_provision_records(
+        grid, rec, notice_id=notice_id, raw_file=result.raw.path, raw_sha256=result.raw.sha256
+    )
+    result.add("service_provisions", rows)
+    result.add("cell_lineage", lineage)
+
+
+def _tasks_from_grid(result: FileResult, grid: Grid, rec, notice_id: str) -> None:
+    from .tasks import grid_to_tasks
+
+    _add_tasks(result, grid_to_tasks(grid, rec, notice_id=notice_id, raw_file=result.raw.path,
+                                     raw_sha256=result.raw.sha256))
+
+
+def _add_tasks(result: FileResult, extraction) -> None:
+    result.add("tasks", extraction.tasks)
+    result.add("task_units", extraction.units)
+    result.add("targets", extraction.targets)
+    result.findings.extend(extraction.findings)
+
+
+NORMALIZERS = {"service_provisions": _provisions, "tasks": _tasks_from_grid}
+
+
+def blocks_to_records(result: FileResult, notice_id: str) -> None:
+    """Read structured text (task lists) when the file had no recognized table."""
+    if not result.extracted.blocks:
+        return
+    try:
+        from .tasks import blocks_to_tasks
+    except ImportError:
+        return
+    from .errors import PipelineError as _PE
+
+    try:
+        extraction = blocks_to_tasks(
+            result.extracted.blocks, notice_id=notice_id, raw_file=result.raw.path,
+            raw_sha256=result.raw.sha256, source_format=result.raw.format,
+        )
+    except _PE as exc:
+        result.warnings.append(str(exc))
+        return
+    _add_tasks(result, extraction)
+
+
+# --- the chain --------------------------------------------------------------------------------------
+
+def notice_id_for(raw: RawFile, meta: dict | None) -> str:
+    """Key a file to its notice: provenance first, then the 文号 in its content, then its file stem."""
+    if raw.notice_id:
+        return raw.notice_id
+    if meta and meta.get("doc_number"):
+        return meta["doc_number"]
+    name = raw.path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0]
+
+
+def raw_file_to_result(raw: RawFile, data: bytes) -> FileResult:
+    """Run every stage on one raw file; a failure is recorded with its stage, never raised."""
+    result = FileResult(raw=raw)
+    stage = "detect"
+    try:
+        raw.format = detect_format(data, file=raw.path)
+        stage = "extract"
+        result.extracted = EXTRACTORS[raw.format](data, raw.path)
+        raw.notice_id = notice_id_for(raw, result.extracted.meta)
+        for grid in result.extracted.grids:
+            result.warnings.extend(grid.warnings)
+        stage = "recognize"
+        profiles = load_table_profiles()
+        recognized = [(g, rec) for g in result.extracted.grids if (rec := recognize_table(g, profiles))]
+        stage = "normalize"
+        for grid, rec in recognized:
+            NORMALIZERS[rec.profile.target](result, grid, rec, raw.notice_id)
+        if not result.n_records:
+            blocks_to_records(result, raw.notice_id)
+        if not result.n_records:
+            result.status = "no_table"
+            result.stage = "recognize"
+            result.reason = (
+                f"no table or task list recognized ({len(result.extracted.grids)} table(s) seen); "
+                "add the header words to pipeline/data/table_profiles.toml if this notice has one"
+            )
+    except PipelineError as exc:
+        exc.located(file=raw.path, stage=stage)
+        result.status, result.stage, result.reason = "failed", exc.stage, str(exc)
+    except Exception as exc:  # a bug or an input nobody foresaw: keep the other notices loading
+        result.status, result.stage = "failed", stage
+        result.reason = f"file {raw.path}, stage {stage}: unexpected {type(exc).__name__}: {exc}"
+        result.warnings.append(traceback.format_exc(limit=3))
+    if raw.notice_id is None:
+        raw.notice_id = notice_id_for(raw, None)
+    return result

@@ -1,0 +1,69 @@
+"""Every Makefile target is run here (except `test`, which CI runs), so none can rot unnoticed."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import duckdb
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_refresh import copy_raw
+
+MAKEFILE = (ROOT / "Makefile").read_text()
+TARGETS = re.findall(r"^([a-z][a-z_-]*):.*?## ", MAKEFILE, re.M)
+RUN_ELSEWHERE = {"test"}  # CI runs `make test`; running it here would recurse
+
+
+def make(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+
+def test_help_lists_every_target():
+    out = make("help").stdout
+    assert TARGETS and all(re.search(rf"^\s+{t}\s", out, re.M) for t in TARGETS), out
+
+
+def test_every_target_has_a_test():
+    tested = {"help", "venv", "refresh", "bench", "dictionary", "clean", "report"}
+    assert set(TARGETS) - RUN_ELSEWHERE <= tested
+
+
+def test_venv_is_up_to_date_and_does_nothing():
+    r = make("venv")
+    assert r.returncode == 0, r.stderr
+    assert "pip install" not in r.stdout
+
+
+@pytest.mark.slow
+def test_refresh_then_clean(tmp_path):
+    raw = copy_raw(tmp_path)
+    wh = tmp_path / "wh" / "policy.duckdb"
+    staging = tmp_path / "st" / "tables"
+    r = make("refresh", f"RAW={raw}", f"WAREHOUSE={wh}", f"STAGING={staging}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "status: published" in r.stdout and "service_provisions 52" in r.stdout
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute("SELECT count(*) FROM service_provisions").fetchone() == (52,)
+    con.close()
+    again = make("refresh", f"RAW={raw}", f"WAREHOUSE={wh}", f"STAGING={staging}")
+    assert again.returncode == 0 and "nothing changed" in again.stdout
+    r = make("clean", f"WAREHOUSE={wh}", f"STAGING={staging}", f"REPORTS={tmp_path / 'reports'}")
+    assert r.returncode == 0, r.stderr
+    assert not wh.parent.exists() and not staging.parent.exists()
+    assert raw.exists()
+
+
+@pytest.mark.slow
+def test_bench_prints_ratios():
+    r = make("bench", "BENCH_ARGS=--quick")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"HTML page -> tidy rows .* pandas\.read_html .* ratio +\d+\.\d+x", r.stdout), r.stdout
+
+
+def test_dictionary_regenerates_the_committed_file():
+    before = (ROOT / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
+    r = make("dictionary")
+    assert r.returncode == 0, r.stderr
+    assert (ROOT / "docs" / "data_dictionary.md").read_text(encoding="utf-8") == before
