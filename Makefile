@@ -35,6 +35,9 @@ test: $(STAMP) ## Run the test suite
 bench: $(STAMP) ## Time our stages against the peers (pandas.read_html, pdfplumber) and print ratios
 	$(PYTHON) -m pipeline.bench $(BENCH_ARGS)
 
+report: $(STAMP) ## Write the QA report (GX Data Docs + findings) to $(REPORTS)/index.html
+	$(PYTHON) -m pipeline report --warehouse $(WAREHOUSE) --out $(REPORTS)
+
 dictionary: $(STAMP) ## Regenerate docs/data_dictionary.md from the schema
 	$(PYTHON) -m pipeline dictionary --out docs/data_dictionary.md
 

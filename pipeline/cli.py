@@ -85,6 +85,18 @@ def sql(
 
 
 @app.command()
+def report(
+    warehouse: Path = typer.Option(WAREHOUSE_FILE, "--warehouse"),
+    out: Path = typer.Option(Path("reports"), "--out", help="Folder for the report; entry index.html."),
+) -> None:
+    """Write the QA report: GX Data Docs plus the findings page from dq_flags."""
+    from .report import write_report
+
+    index = write_report(warehouse, out)
+    console.print(f"wrote {index}")
+
+
+@app.command()
 def dictionary(out: Path = typer.Option(Path("docs/data_dictionary.md"), "--out")) -> None:
     """Write the data dictionary generated from the schema."""
     from .dictionary import render_dictionary

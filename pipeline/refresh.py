@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
+import os
+from concurrent.futures import ProcessPoolExecutor
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,9 @@ class RefreshSummary:
     files_unchanged: int = 0
     files_failed: int = 0
     notices: int = 0
+    notices_new: int = 0
+    notices_unchanged: int = 0
+    notices_failed: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     reports: list[str] = field(default_factory=list)
@@ -40,7 +44,8 @@ class RefreshSummary:
     def lines(self) -> list[str]:
         out = [
             f"status: {self.status}",
-            f"files seen {self.files_seen} / new {self.files_new} / unchanged {self.files_unchanged} / failed {self.files_failed}; notices {self.notices}",
+            f"notices seen {self.notices} / new {self.notices_new} / unchanged {self.notices_unchanged} / failed {self.notices_failed}",
+            f"files seen {self.files_seen} / new {self.files_new} / unchanged {self.files_unchanged} / failed {self.files_failed}",
         ]
         if self.rows:
             out.append("rows loaded: " + ", ".join(f"{k} {v}" for k, v in self.rows.items()))
@@ -53,17 +58,32 @@ def _quiet(stage: str, message: str) -> None:
     pass
 
 
-def extract_all(raw_dir: Path, progress: Progress = _quiet) -> list[FileResult]:
-    """Run the file stages on every raw file; failures are recorded in the results, never raised."""
-    results = []
-    for path in list_raw_files(raw_dir):
-        raw, data = read_raw_file(raw_dir, path)
-        result = raw_file_to_result(raw, data)
-        detail = ", ".join(f"{k} {len(v)}" for k, v in result.records.items() if k != "cell_lineage")
-        progress("extract", f"{raw.path}: {raw.format or '?'} {result.status}"
-                 + (f" ({detail})" if detail else "") + (f" - {result.reason}" if result.reason else ""))
-        results.append(result)
-    return results
+PARALLEL_MIN_FILES = 8  # below this, starting worker processes costs more than it saves
+
+
+def path_to_result(raw_dir: Path, path: Path) -> FileResult:
+    """Read one raw file and run the file stages on it (a top-level function, so workers can run it)."""
+    raw, data = read_raw_file(raw_dir, path)
+    return raw_file_to_result(raw, data)
+
+
+def extract_all(raw_dir: Path, progress: Progress = _quiet, workers: int | None = None) -> list[FileResult]:
+    """Run the file stages on every raw file, on every core; failures are recorded, never raised."""
+    paths = list_raw_files(raw_dir)
+    workers = workers or os.cpu_count() or 1
+    if workers > 1 and len(paths) >= PARALLEL_MIN_FILES:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            produced = pool.map(path_to_result, [raw_dir] * len(paths), paths, chunksize=8)
+            return [_reported(result, progress) for result in produced]
+    return [_reported(path_to_result(raw_dir, path), progress) for path in paths]
+
+
+def _reported(result: FileResult, progress: Progress) -> FileResult:
+    """Print one file's outcome as a progress line and pass the result on."""
+    detail = ", ".join(f"{k} {len(v)}" for k, v in result.records.items() if k != "cell_lineage")
+    progress("extract", f"{result.raw.path}: {result.raw.format or '?'} {result.status}"
+             + (f" ({detail})" if detail else "") + (f" - {result.reason}" if result.reason else ""))
+    return result
 
 
 def refresh(
@@ -86,7 +106,9 @@ def refresh(
     new = sum(1 for _, sha in raw_hashes if sha not in known)
     if not force and previous_info.get("fingerprint") == fingerprint:
         progress("check", "raw files, code and reviews are unchanged: nothing to do")
-        return RefreshSummary("unchanged", files_seen=len(paths), files_unchanged=len(paths))
+        notices = int(previous_info.get("notices", 0))
+        return RefreshSummary("unchanged", files_seen=len(paths), files_unchanged=len(paths),
+                              notices=notices, notices_unchanged=notices)
 
     results = extract_all(raw_dir, progress)
     progress("assemble", f"{len(results)} file(s) into warehouse tables")
@@ -98,7 +120,7 @@ def refresh(
         files_new=new,
         files_unchanged=len(results) - new,
         files_failed=sum(r.status == "failed" for r in results),
-        notices=len({r["notice_id"] for r in tables.get("notices", [])}),
+        **notice_counts(results, known),
         rows={k: len(v) for k, v in sorted(tables.items())},
         failures=[r.reason or "" for r in results if r.status == "failed"],
         reports=[f"{r.raw.path}: {r.reason}" for r in results if r.status == "no_table"],
@@ -106,7 +128,7 @@ def refresh(
     tables["runs"] = previous_runs(warehouse) + [run_row(now, summary, fingerprint)]
     progress("stage", f"writing Parquet to {staging_dir}")
     write_staging(tables, staging_dir)
-    publish_staging(staging_dir, warehouse, {"fingerprint": fingerprint, "code": code,
+    publish_staging(staging_dir, warehouse, {"fingerprint": fingerprint, "code": code, "notices": str(summary.notices),
                                             "pipeline_version": __version__, "built_at": now.isoformat()},
                     summary, progress)
     return summary
@@ -134,6 +156,17 @@ def publish_staging(staging_dir: Path, warehouse: Path, build_info: dict[str, st
     finally:
         built.unlink(missing_ok=True)
         Path(str(built) + ".wal").unlink(missing_ok=True)
+
+
+def notice_counts(results: list[FileResult], known: dict) -> dict[str, int]:
+    """Count notices seen, new (any file's bytes unseen), unchanged, and failed (every file failed)."""
+    by_notice: dict[str, list[FileResult]] = {}
+    for r in results:
+        by_notice.setdefault(r.raw.notice_id or r.raw.path, []).append(r)
+    failed = sum(all(f.status == "failed" for f in files) for files in by_notice.values())
+    new = sum(any(f.raw.sha256 not in known for f in files) for files in by_notice.values())
+    return {"notices": len(by_notice), "notices_new": new, "notices_unchanged": len(by_notice) - new,
+            "notices_failed": failed}
 
 
 def attach_findings(tables: dict[str, list[dict]], findings: list[dict]) -> dict[str, list[dict]]:
