@@ -13,7 +13,7 @@ BENCH_ARGS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv refresh test bench report dictionary clean
+.PHONY: help venv browser refresh test bench report dictionary clean
 
 help: ## List the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,7 +29,11 @@ venv: $(STAMP) ## Create .venv and install the pinned dependencies (requirements
 refresh: $(STAMP) ## Build $(WAREHOUSE) from $(RAW) (atomic publish; a no-op when nothing changed)
 	$(PYTHON) -m pipeline refresh --raw $(RAW) --warehouse $(WAREHOUSE) --staging $(STAGING)
 
-test: $(STAMP) ## Run the test suite
+browser: ## Install Debian's chromium + CJK fonts (report tests open the report in it); no-op when present
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk; }
+
+test: $(STAMP) browser ## Run the test suite
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) ## Time our stages against the peers (pandas.read_html, pdfplumber) and print ratios

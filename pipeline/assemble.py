@@ -11,6 +11,10 @@ from .meta import parse_date
 from .stages import FileResult
 
 RECORD_TABLES = ("service_provisions", "tasks")  # one format is kept per notice for each of these
+RECORD_KEYS = {"service_provisions": "provision_id", "tasks": "task_id"}
+# Columns that say where a record came from, not what it says: never a change between versions.
+LINEAGE_COLUMNS = {"raw_file", "raw_sha256", "source_format", "table_index", "source_row", "source_rows", "pages",
+                   "locator", "page", "bbox"}
 CHILD_TABLES = {"tasks": ("task_units", "targets")}
 
 
@@ -144,6 +148,7 @@ def results_to_tables(
         if all(f.status == "failed" for f in files):
             continue  # nothing could be read: the failure is in raw_files, not a notice
         tables["notices"].extend(notice_rows(notice_id, files, previous, now))
+        tables["notice_changes"].extend(notice_changes(notice_id, version_files(files)))
         kept_files: set[str] = set()
         for table in RECORD_TABLES:
             chosen, others = choose_source(files, table, preference)
@@ -162,6 +167,41 @@ def results_to_tables(
                 findings.extend({"notice_id": notice_id, "raw_file": f.raw.path, "raw_sha256": f.raw.sha256, **x}
                                 for x in f.findings)
     return dict(tables), findings
+
+
+def record_changes(table: str, old: list[dict], new: list[dict]) -> list[dict]:
+    """Diff two versions' records of one table by key: added, removed, and one row per changed column."""
+    key = RECORD_KEYS[table]
+    before = {r[key]: r for r in old}
+    after = {r[key]: r for r in new}
+    out = []
+    for rid in sorted(before.keys() | after.keys()):
+        a, b = before.get(rid), after.get(rid)
+        if a is None or b is None:
+            out.append({"record_table": table, "record_id": rid, "change": "added" if a is None else "removed",
+                        "column_name": None, "old_value": None, "new_value": None})
+            continue
+        for col in sorted((a.keys() | b.keys()) - LINEAGE_COLUMNS - {key}):
+            if a.get(col) != b.get(col):
+                out.append({"record_table": table, "record_id": rid, "change": "changed", "column_name": col,
+                            "old_value": _text(a.get(col)), "new_value": _text(b.get(col))})
+    return out
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def notice_changes(notice_id: str, versions: list[FileResult]) -> list[dict]:
+    """List what changed between each pair of consecutive versions of a notice."""
+    out = []
+    for i in range(1, len(versions)):
+        old, new = versions[i - 1], versions[i]
+        for table in RECORD_TABLES:
+            for change in record_changes(table, old.records.get(table, []), new.records.get(table, [])):
+                out.append({"notice_id": notice_id, "from_version": i, "to_version": i + 1, **change,
+                            "from_raw_sha256": old.raw.sha256, "to_raw_sha256": new.raw.sha256})
+    return out
 
 
 def cross_format_findings(table: str, chosen: FileResult, others: list[FileResult]) -> list[dict]:

@@ -132,6 +132,22 @@ table(
 )
 
 table(
+    "notice_changes",
+    "one row per record added or removed, or per column changed, between consecutive versions of a notice",
+    C("notice_id", "VARCHAR", "Notice.", False),
+    C("from_version", "INTEGER", "Older version.", False),
+    C("to_version", "INTEGER", "Newer version.", False),
+    C("record_table", "VARCHAR", "Table of the record (service_provisions, tasks).", False),
+    C("record_id", "VARCHAR", "Key of the record (same key in both versions).", False),
+    C("change", "VARCHAR", "added, removed or changed.", False),
+    C("column_name", "VARCHAR", "Changed column; NULL for added/removed records."),
+    C("old_value", "VARCHAR", "Value in the older version (as published)."),
+    C("new_value", "VARCHAR", "Value in the newer version (as published)."),
+    C("from_raw_sha256", "VARCHAR", "sha256 of the older version's file.", False),
+    C("to_raw_sha256", "VARCHAR", "sha256 of the newer version's file.", False),
+)
+
+table(
     "runs",
     "one row per refresh",
     C("run_id", "VARCHAR", "Identifier of the refresh (UTC start time).", False),
@@ -143,4 +159,74 @@ table(
     C("files_unchanged", "INTEGER", "Raw files already loaded with the same bytes."),
     C("files_failed", "INTEGER", "Raw files that failed (see raw_files)."),
     C("pipeline_fingerprint", "VARCHAR", "Hash of the code, profiles and registers that built the warehouse."),
+)
+
+# --- task-decomposition notices (issue 4) ------------------------------------------------------------
+
+TEXT_LINEAGE = (
+    C("source_format", "VARCHAR", "Format the row was taken from (html, pdf, docx).", False),
+    *LINEAGE,
+    C("locator", "VARCHAR", "Where in the raw file: XPath of the paragraph(s) (HTML), `page P lines A-B` (PDF) or the table cell; several joined by `; `.", False),
+    C("page", "INTEGER", "PDF page (1-based) the row starts on; NULL for HTML."),
+)
+
+table(
+    "tasks",
+    "one row per task of a task-decomposition notice",
+    C("task_id", "VARCHAR", "Stable key: notice_id:outline path, e.g. 厦府办〔2009〕254号:二.一.2 (an unnumbered task is its section's path; a repeated number gets #n).", False),
+    C("notice_id", "VARCHAR", "Notice the task belongs to.", False),
+    C("seq", "INTEGER", "Position of the task in the notice, from 1.", False),
+    C("section", "VARCHAR", "Section numeral as published (二 for 二、…)."),
+    C("section_no", "INTEGER", "Section numeral as a number."),
+    C("section_title", "VARCHAR", "Section heading as published, without its numeral."),
+    C("subsection", "VARCHAR", "Sub-section numeral as published (一 for （一）…)."),
+    C("subsection_no", "INTEGER", "Sub-section numeral as a number."),
+    C("subsection_title", "VARCHAR", "Sub-section heading as published, without its numeral."),
+    C("task_no", "INTEGER", "Task number (1 for 1.…); NULL for an unnumbered task."),
+    C("task_text", "VARCHAR", "Task text as published (whitespace-normalized, number removed); a paragraph split by a page break is joined (see dq_flags).", False),
+    *TEXT_LINEAGE,
+    C("pages", "INTEGER[]", "PDF pages the task text sits on; NULL for HTML."),
+    key=("task_id",),
+)
+
+table(
+    "task_units",
+    "one row per unit named for a task (lead or co-organizing), compound mentions split into their units",
+    C("unit_id", "VARCHAR", "Stable key: task_id:role:position.", False),
+    C("task_id", "VARCHAR", "Task the unit is assigned to.", False),
+    C("notice_id", "VARCHAR", "Notice of the task.", False),
+    C("role", "VARCHAR", "lead (牵头单位 and synonyms) or co (协办单位 and synonyms).", False),
+    C("position", "INTEGER", "Order of the unit within the task's list for this role, from 1.", False),
+    C("mention_no", "INTEGER", "Order of the 、-separated mention the unit comes from, from 1.", False),
+    C("mention_as_written", "VARCHAR", "The whole mention as published (市老龄办及市居家养老服务工作领导小组成员单位).", False),
+    C("unit_as_written", "VARCHAR", "The unit as published; a cut-off fragment (市) is kept and flagged.", False),
+    C("unit_canonical", "VARCHAR", "Canonical name of the register entry the unit resolved to, as of the notice; NULL when unresolved."),
+    C("agency_id", "VARCHAR", "Register id (pipeline/data/agencies.toml); NULL when unresolved."),
+    C("unit_level", "VARCHAR", "municipal, district or class (a group or kind of units)."),
+    C("is_old_name", "BOOLEAN", "True when the register records a successor for the entry (a renamed or merged body)."),
+    C("current_agency_id", "VARCHAR", "Register id at the end of the successor chain: count assignments across years by this."),
+    C("current_name", "VARCHAR", "Canonical name of that current body."),
+    C("match", "VARCHAR", "How the unit resolved: name, alias, prefix, pattern, compound_part, unresolved or fragment.", False),
+    C("is_fragment", "BOOLEAN", "True for a cut-off unit name at the end of a truncated list.", False),
+    *TEXT_LINEAGE,
+    key=("unit_id",),
+)
+
+table(
+    "targets",
+    "one row per quantitative target in a task's text",
+    C("target_id", "VARCHAR", "Stable key: task_id:tN.", False),
+    C("task_id", "VARCHAR", "Task whose text states the target.", False),
+    C("notice_id", "VARCHAR", "Notice of the task.", False),
+    C("target_no", "INTEGER", "Order of the target within the task, from 1.", False),
+    C("target_year", "INTEGER", "Deadline year (到2012年); NULL when the sentence gives none."),
+    C("indicator", "VARCHAR", "What is measured, as published (老年人健康档案建档率)."),
+    C("scope", "VARCHAR", "Area or group the value applies to (城市, 农村), where stated."),
+    C("comparator", "VARCHAR", "≥ (以上/不低于), ≤ (以下/不超过), > (超过), ≈ (约/左右) or = (value named without a bound).", False),
+    C("value", "DOUBLE", "The number.", False),
+    C("unit", "VARCHAR", "Its unit as published (%, 张).", False),
+    C("value_text", "VARCHAR", "Value, unit and bound word as published (95%以上).", False),
+    C("target_text", "VARCHAR", "The clause as published, deadline removed.", False),
+    *TEXT_LINEAGE,
+    key=("target_id",),
 )

@@ -26,7 +26,7 @@ def test_help_lists_every_target():
 
 
 def test_every_target_has_a_test():
-    tested = {"help", "venv", "refresh", "bench", "dictionary", "clean", "report"}
+    tested = {"help", "venv", "browser", "refresh", "bench", "dictionary", "clean", "report"}
     assert set(TARGETS) - RUN_ELSEWHERE <= tested
 
 
@@ -34,6 +34,13 @@ def test_venv_is_up_to_date_and_does_nothing():
     r = make("venv")
     assert r.returncode == 0, r.stderr
     assert "pip install" not in r.stdout
+
+
+def test_browser_is_installed_and_target_is_a_no_op():
+    r = make("browser")
+    assert r.returncode == 0, r.stderr
+    assert "apt-get" not in r.stdout
+    assert subprocess.run(["chromium", "--version"], capture_output=True, text=True).stdout.startswith("Chromium")
 
 
 @pytest.mark.slow
