@@ -13,6 +13,7 @@ from typing import Callable
 from . import __version__
 from .assemble import Previous, results_to_tables
 from .config import REVIEWS_DIR, STAGING_DIR
+from .derive import tables_to_derived
 from .errors import GateFailed
 from .fingerprint import build_fingerprint, code_fingerprint
 from .gate import GateResult, run_gate
@@ -94,12 +95,13 @@ def refresh(
     progress: Progress = _quiet,
     now: dt.datetime | None = None,
     force: bool = False,
+    reviews_dir: Path = REVIEWS_DIR,
 ) -> RefreshSummary:
     """Rebuild the warehouse from raw_dir; publish only if every stage and the gate succeed."""
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     paths = list_raw_files(raw_dir)
     raw_hashes = [(p.name, read_raw_file(raw_dir, p)[0].sha256) for p in paths]
-    code = code_fingerprint((REVIEWS_DIR,))
+    code = code_fingerprint((reviews_dir,))
     fingerprint = build_fingerprint(code, raw_hashes)
     previous_info = read_build_info(warehouse)
     known = read_ingested_at(warehouse)
@@ -113,7 +115,7 @@ def refresh(
     results = extract_all(raw_dir, progress)
     progress("assemble", f"{len(results)} file(s) into warehouse tables")
     tables, findings = results_to_tables(results, Previous(ingested_at=known), now)
-    tables = attach_findings(tables, findings)
+    tables, stale = tables_to_derived(tables, findings, reviews_dir=reviews_dir, previous_reviews=previous_rows(warehouse, "reviews"))
     summary = RefreshSummary(
         "published",
         files_seen=len(results),
@@ -123,9 +125,11 @@ def refresh(
         **notice_counts(results, known),
         rows={k: len(v) for k, v in sorted(tables.items())},
         failures=[r.reason or "" for r in results if r.status == "failed"],
-        reports=[f"{r.raw.path}: {r.reason}" for r in results if r.status == "no_table"],
+        reports=[f"{r.raw.path}: {r.reason}" for r in results if r.status == "no_table"]
+        + [f"stale review decision on flag {d['flag_id']}: {d['status_reason']}" for d in stale],
     )
-    tables["runs"] = previous_runs(warehouse) + [run_row(now, summary, fingerprint)]
+    tables["runs"] = sorted(previous_rows(warehouse, "runs"), key=lambda r: r["started_at"]) + [
+        run_row(now, summary, fingerprint)]
     progress("stage", f"writing Parquet to {staging_dir}")
     write_staging(tables, staging_dir)
     publish_staging(staging_dir, warehouse, {"fingerprint": fingerprint, "code": code, "notices": str(summary.notices),
@@ -169,16 +173,8 @@ def notice_counts(results: list[FileResult], known: dict) -> dict[str, int]:
             "notices_failed": failed}
 
 
-def attach_findings(tables: dict[str, list[dict]], findings: list[dict]) -> dict[str, list[dict]]:
-    """Turn findings from every stage into dq_flags rows where the flags module is present."""
-    try:
-        from .flags import tables_to_dq_flags
-    except ImportError:
-        return tables
-    return tables_to_dq_flags(tables, findings)
-
-
-def previous_runs(warehouse: Path) -> list[dict]:
+def previous_rows(warehouse: Path, table: str) -> list[dict]:
+    """Read a table of the published warehouse (history carried into the new build); [] when absent."""
     import duckdb
 
     if not warehouse.exists():
@@ -186,7 +182,7 @@ def previous_runs(warehouse: Path) -> list[dict]:
     try:
         con = duckdb.connect(str(warehouse), read_only=True)
         try:
-            cur = con.execute("SELECT * FROM runs ORDER BY started_at")
+            cur = con.execute(f'SELECT * FROM "{table}"')
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row)) for row in cur.fetchall()]
         finally:
