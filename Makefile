@@ -10,6 +10,8 @@ WAREHOUSE ?= warehouse/policy.duckdb
 STAGING ?= staging/tables
 REPORTS ?= reports
 BENCH_ARGS ?=
+# OFFLINE=1 builds from raw/ only (CI and tests: no network); otherwise refresh fetches the sources register first.
+OFFLINE ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -26,8 +28,8 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP) ## Create .venv and install the pinned dependencies (requirements.lock)
 
-refresh: $(STAMP) ## Build $(WAREHOUSE) from $(RAW) (atomic publish; a no-op when nothing changed)
-	$(PYTHON) -m pipeline refresh --raw $(RAW) --warehouse $(WAREHOUSE) --staging $(STAGING)
+refresh: $(STAMP) ## Fetch new notices (unless OFFLINE=1), build $(WAREHOUSE) from $(RAW), publish atomically
+	$(PYTHON) -m pipeline refresh --raw $(RAW) --warehouse $(WAREHOUSE) --staging $(STAGING) $(if $(OFFLINE),--offline,)
 
 browser: ## Install Debian's chromium + CJK fonts (report tests open the report in it); no-op when present
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \

@@ -133,11 +133,31 @@ def raw_file_row(r: FileResult, previous: Previous, now: dt.datetime) -> dict:
     }
 
 
+def link_attachments(results: list[FileResult]) -> None:
+    """Give an attachment with no notice of its own the notice of the page that linked it (parent_url)."""
+    by_url = {r.raw.source_url: r.raw.notice_id for r in results if r.raw.source_url and r.meta is not None}
+    for r in results:
+        if r.raw.notice_id_from == "stem" and r.raw.parent_url in by_url:
+            old, new = r.raw.notice_id, by_url[r.raw.parent_url]
+            r.raw.notice_id, r.raw.notice_id_from = new, "parent"
+            for rows in r.records.values():
+                for row in rows:
+                    _rekey(row, old, new)
+
+
+def _rekey(row: dict, old: str, new: str) -> None:
+    """Move a record to another notice: every id that is, or starts with, the old notice id."""
+    for key, value in row.items():
+        if isinstance(value, str) and (value == old or value.startswith(old + ":")):
+            row[key] = new + value[len(old):]
+
+
 def results_to_tables(
     results: list[FileResult], previous: Previous, now: dt.datetime,
     preference: tuple[str, ...] = DEFAULT_FORMAT_PREFERENCE,
 ) -> tuple[dict[str, list[dict]], list[dict]]:
     """Assemble warehouse rows from every file's result; return (tables, findings)."""
+    link_attachments(results)
     tables: dict[str, list[dict]] = defaultdict(list)
     findings: list[dict] = []
     by_notice: dict[str, list[FileResult]] = defaultdict(list)

@@ -26,13 +26,21 @@ def refresh(
     warehouse: Path = typer.Option(WAREHOUSE_FILE, "--warehouse", help="DuckDB file to publish."),
     staging: Path = typer.Option(STAGING_DIR / "tables", "--staging", help="Folder for staging Parquet."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when nothing changed."),
+    source: list[str] = typer.Option([], "--source", help="Fetch this listing page or notice URL (repeatable) "
+                                     "instead of the sources register."),
+    offline: bool = typer.Option(False, "--offline", envvar="POLICY_OFFLINE",
+                                 help="Build from raw/ only, fetch nothing (also: POLICY_OFFLINE=1)."),
+    fetch_state: Path = typer.Option(None, "--fetch-state", help="Conditional-GET state file "
+                                     "(default staging/fetch_state.json)."),
 ) -> None:
-    """Build the warehouse from raw/ and publish it atomically if every check passes."""
+    """Fetch new notices (sources register or --source), then build the warehouse from raw/ and publish it."""
     from .refresh import refresh as run_refresh
 
     if not raw.is_dir():
         err.print(f"[red]error:[/] raw folder {raw} does not exist (hint: pass --raw DIR)")
         raise typer.Exit(2)
+    if not offline:
+        _fetch(raw, source, fetch_state)
     try:
         summary = run_refresh(raw, warehouse, staging_dir=staging, progress=_progress, force=force)
     except PipelineError as exc:
@@ -43,6 +51,20 @@ def refresh(
         console.print(line)
     if summary.status == "unchanged":
         console.print("nothing changed")
+
+
+def _fetch(raw: Path, urls: list[str], state_file: Path | None) -> None:
+    """Fetch the register's sources (or the given URLs) into raw/; failures are reported, never fatal."""
+    from .config import FETCH_STATE_FILE
+    from .fetch import fetch_sources, load_register, source_from_url
+
+    register = load_register()
+    sources = [source_from_url(u, register=register) for u in urls] or register.sources
+    _progress("fetch", f"{len(sources)} source(s): " + ", ".join(s.url for s in sources))
+    report = fetch_sources(sources, raw, state_file=state_file or FETCH_STATE_FILE,
+                           settings=register.settings)
+    for line in report.summary().splitlines():
+        _progress("fetch", line)
 
 
 @app.command()

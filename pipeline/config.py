@@ -14,6 +14,7 @@ WAREHOUSE_FILE = ROOT / "warehouse" / "policy.duckdb"
 REPORTS_DIR = ROOT / "reports"
 REVIEWS_DIR = ROOT / "reviews"
 EXPECTATIONS_DIR = ROOT / "expectations"
+FETCH_STATE_FILE = STAGING_DIR / "fetch_state.json"  # conditional-GET cache; rebuilt from sidecars if lost
 
 # Sidecar provenance files for raw snapshots live here, one JSON per raw file.
 PROVENANCE_DIRNAME = "provenance"

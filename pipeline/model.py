@@ -71,3 +71,5 @@ class RawFile:
     source_url: str | None = None
     retrieved_on: str | None = None
     size: int = 0
+    parent_url: str | None = None  # for an attachment: the page that linked it
+    notice_id_from: str = "provenance"  # provenance | content | stem: how notice_id was found

@@ -48,6 +48,7 @@ def read_raw_file(raw_dir: Path, path: Path) -> tuple[RawFile, bytes]:
         source_url=prov.get("source_url") or prov.get("final_url"),
         retrieved_on=prov.get("fetched_at") or prov.get("retrieved_on"),
         size=len(data),
+        parent_url=prov.get("parent_url"),
     )
     if recorded and recorded != sha:
         # The bytes changed after their provenance was written: never trust the old notice mapping.

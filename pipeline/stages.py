@@ -155,7 +155,9 @@ def notice_id_for(raw: RawFile, meta: dict | None) -> str:
     if raw.notice_id:
         return raw.notice_id
     if meta and meta.get("doc_number"):
+        raw.notice_id_from = "content"
         return meta["doc_number"]
+    raw.notice_id_from = "stem"
     name = raw.path.rsplit("/", 1)[-1]
     return name.rsplit(".", 1)[0]
 

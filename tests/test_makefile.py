@@ -48,13 +48,13 @@ def test_refresh_then_clean(tmp_path):
     raw = copy_raw(tmp_path)
     wh = tmp_path / "wh" / "policy.duckdb"
     staging = tmp_path / "st" / "tables"
-    r = make("refresh", f"RAW={raw}", f"WAREHOUSE={wh}", f"STAGING={staging}")
+    r = make("refresh", "OFFLINE=1", f"RAW={raw}", f"WAREHOUSE={wh}", f"STAGING={staging}")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "status: published" in r.stdout and "service_provisions 52" in r.stdout
     con = duckdb.connect(str(wh), read_only=True)
     assert con.execute("SELECT count(*) FROM service_provisions").fetchone() == (52,)
     con.close()
-    again = make("refresh", f"RAW={raw}", f"WAREHOUSE={wh}", f"STAGING={staging}")
+    again = make("refresh", "OFFLINE=1", f"RAW={raw}", f"WAREHOUSE={wh}", f"STAGING={staging}")
     assert again.returncode == 0 and "nothing changed" in again.stdout
     r = make("clean", f"WAREHOUSE={wh}", f"STAGING={staging}", f"REPORTS={tmp_path / 'reports'}")
     assert r.returncode == 0, r.stderr

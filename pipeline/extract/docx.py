@@ -1,0 +1,153 @@
+"""Word (DOCX) attachments to Grids, reading merged cells from the table XML.
+
+python-docx's ``table.cell(r, c)`` repeats a merged cell at every position it covers, so a covered position
+cannot be told from a cell that really holds the same text. Here the ``w:tc`` elements are read directly:
+``w:gridSpan`` spans columns, ``w:vMerge`` (``restart`` / continue) spans rows, ``w:gridBefore`` /
+``w:gridAfter`` leave grid columns without a cell, and the legacy ``w:hMerge`` continues the cell to its left.
+"""
+
+from __future__ import annotations
+
+import io
+
+from lxml import etree
+
+from ..errors import CorruptFile, EmptyInput
+from ..model import Cell, Grid
+from ..text import clean_text
+
+STAGE = "extract"
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_W = f"{{{W}}}"
+MAX_SPAN = 1000  # clamp absurd gridSpan values (a damaged file must not allocate a huge grid)
+
+
+def _val(el: etree._Element | None, default: str | None = None) -> str | None:
+    if el is None:
+        return default
+    return el.get(f"{_W}val", default)
+
+
+def _int(el: etree._Element | None, default: int) -> int:
+    v = _val(el)
+    return min(int(v), MAX_SPAN) if v is not None and v.strip().isdigit() else default
+
+
+def paragraph_text(p: etree._Element) -> str:
+    """Return a paragraph's text: runs (inserted ones too, deleted ones not), tabs and breaks."""
+    parts: list[str] = []
+    for el in p.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr", f"{_W}noBreakHyphen", f"{_W}softHyphen"):
+        tag = etree.QName(el).localname
+        if tag == "t":
+            parts.append(el.text or "")
+        elif tag == "tab":
+            parts.append("\t")
+        elif tag in ("br", "cr"):
+            parts.append("\n")
+        elif tag == "noBreakHyphen":
+            parts.append("-")
+    return "".join(parts)
+
+
+def cell_text(tc: etree._Element) -> str:
+    """Return a cell's text: its paragraphs joined CJK-aware (nested tables' paragraphs included)."""
+    return clean_text("\n".join(paragraph_text(p) for p in tc.iter(f"{_W}p")))
+
+
+def _row_cells(tr: etree._Element) -> list[etree._Element]:
+    """Cells of a row, including those wrapped in content controls or custom XML."""
+    out = []
+    for child in tr:
+        tag = etree.QName(child).localname
+        if tag == "tc":
+            out.append(child)
+        elif tag in ("sdt", "customXml"):
+            out.extend(child.iter(f"{_W}tc"))
+    return out
+
+
+def _table_rows(tbl: etree._Element) -> list[etree._Element]:
+    out = []
+    for child in tbl:
+        tag = etree.QName(child).localname
+        if tag == "tr":
+            out.append(child)
+        elif tag in ("sdt", "customXml"):
+            out.extend(child.iter(f"{_W}tr"))
+    return out
+
+
+def table_to_grid(tbl: etree._Element, table_index: int) -> Grid:
+    """Build the Grid of one ``w:tbl``: covered positions get ``text=None`` and their origin's coordinates."""
+    tlabel = f"table {table_index + 1}"
+    warnings: list[str] = []
+    placed: list[dict] = []  # origin cells: row, col, colspan, text, locator
+    owner: dict[tuple[int, int], int] = {}  # grid position -> index into placed
+    rows = _table_rows(tbl)
+    for r, tr in enumerate(rows):
+        tr_pr = tr.find(f"{_W}trPr")
+        c = _int(tr_pr.find(f"{_W}gridBefore") if tr_pr is not None else None, 0)
+        for tc in _row_cells(tr):
+            tc_pr = tc.find(f"{_W}tcPr")
+            span = max(1, _int(tc_pr.find(f"{_W}gridSpan") if tc_pr is not None else None, 1))
+            vmerge = tc_pr.find(f"{_W}vMerge") if tc_pr is not None else None
+            hmerge = tc_pr.find(f"{_W}hMerge") if tc_pr is not None else None
+            where = f"{tlabel} row {r + 1} col {c + 1}"
+            above = owner.get((r - 1, c))
+            left = owner.get((r, c - 1))
+            if vmerge is not None and _val(vmerge, "continue") != "restart" and above is not None \
+                    and (placed[above]["col"], placed[above]["colspan"]) == (c, span):
+                k = above
+            elif hmerge is not None and _val(hmerge, "continue") != "restart" and left is not None:
+                k = left
+                placed[k]["colspan"] = c + span - placed[k]["col"]
+            else:
+                if vmerge is not None and _val(vmerge, "continue") != "restart":
+                    warnings.append(f"{where}: vMerge continues no cell of the same width above; read as a new cell")
+                placed.append({"row": r, "col": c, "colspan": span, "text": cell_text(tc), "locator": where})
+                k = len(placed) - 1
+            for dc in range(span):
+                owner[(r, c + dc)] = k
+            c += span
+    n_rows = len(rows)
+    n_cols = max((col + 1 for _, col in owner), default=0)
+    grid: list[list[Cell]] = []
+    for r in range(n_rows):
+        out = []
+        for c in range(n_cols):
+            k = owner.get((r, c))
+            if k is None:  # gridBefore/gridAfter or a short row: no cell drawn here
+                warnings.append(f"{tlabel} row {r + 1} col {c + 1}: no cell (short row); padded empty")
+                out.append(Cell("", (r, c), f"{tlabel} row {r + 1} col {c + 1}"))
+                continue
+            p = placed[k]
+            origin = (p["row"], p["col"])
+            out.append(Cell(p["text"] if origin == (r, c) else None, origin, p["locator"]))
+        grid.append(out)
+    return Grid("docx", table_index, grid, tlabel, warnings, _caption(tbl))
+
+
+def _caption(tbl: etree._Element) -> str:
+    """Return the text of the non-empty paragraph right before the table (its title), if any."""
+    prev = tbl.getprevious()
+    for _ in range(3):  # skip a couple of empty paragraphs between title and table
+        if prev is None or etree.QName(prev).localname != "p":
+            return ""
+        if text := clean_text(paragraph_text(prev)):
+            return text
+        prev = prev.getprevious()
+    return ""
+
+
+def docx_to_grids(data: bytes, *, file: str | None = None) -> list[Grid]:
+    """Read every table of a Word document (top-level and nested, in document order) as Grids."""
+    if not data:
+        raise EmptyInput("the DOCX has no bytes", file=file, stage=STAGE)
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # BadZipFile, KeyError (missing part), XMLSyntaxError, PackageNotFoundError …
+        raise CorruptFile(f"cannot open the DOCX ({type(exc).__name__}: {exc})", file=file, stage=STAGE) from exc
+    body = document.element.body
+    return [table_to_grid(tbl, i) for i, tbl in enumerate(body.iter(f"{_W}tbl"))]

@@ -1,0 +1,27 @@
+"""Fetch notices from the live sites into raw/ (issue 7): register -> listings -> notices -> attachments.
+
+Modules, in the order a refresh uses them: ``sources`` (the register), ``client`` (one polite GET),
+``robots``, ``discover`` (links per site profile), ``names`` (content-addressed names), ``store``
+(atomic writes + sidecars), ``state`` (conditional-GET state), ``run`` (the orchestration), ``report``.
+"""
+
+from .errors import FetchError, SourcesError
+from .report import OUTCOMES, FetchReport, UrlOutcome
+from .run import fetch_sources
+from .sources import Register, SiteProfile, Source, load_register, load_settings, load_sources, source_from_url
+
+__all__ = [
+    "OUTCOMES",
+    "FetchError",
+    "FetchReport",
+    "Register",
+    "SiteProfile",
+    "Source",
+    "SourcesError",
+    "UrlOutcome",
+    "fetch_sources",
+    "load_register",
+    "load_settings",
+    "load_sources",
+    "source_from_url",
+]

@@ -1,0 +1,52 @@
+"""`pipeline refresh --source URL` fetches an ad-hoc notice from a (loopback) site, then builds from raw/."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "site"))
+import xm_site  # noqa: E402
+
+from pipeline.cli import app  # noqa: E402
+from tests.test_refresh import query  # noqa: E402
+
+
+@pytest.fixture
+def site():
+    s = xm_site.build_site().start()
+    yield s
+    s.stop()
+
+
+def test_refresh_with_source_fetches_the_notice_and_its_attachment_then_loads_them(site, tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    wh = tmp_path / "policy.duckdb"
+    args = ["refresh", "--raw", str(raw), "--warehouse", str(wh), "--staging", str(tmp_path / "st"),
+            "--fetch-state", str(tmp_path / "fetch_state.json"), "--source", site.url(xm_site.P2025)]
+    result = CliRunner().invoke(app, args, env={"POLICY_OFFLINE": ""})
+    assert result.exit_code == 0, result.output
+    assert "fetch: 2 notice pages and attachments" in result.output
+    assert "status: published" in result.output
+    files = query(wh, "SELECT format, role, status, source_url LIKE 'http://127.0.0.1:%' FROM raw_files ORDER BY format")
+    assert files == [("html", "page", "loaded", True), ("pdf", "attachment", "loaded", True)]
+    assert query(wh, "SELECT count(*), any_value(source_format) FROM service_provisions") == [(52, "html")]
+    # A second run fetches nothing new and rebuilds nothing.
+    again = CliRunner().invoke(app, args, env={"POLICY_OFFLINE": ""})
+    assert again.exit_code == 0, again.output
+    assert "nothing changed" in again.output
+
+
+def test_offline_refresh_fetches_nothing(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    result = CliRunner().invoke(app, ["refresh", "--offline", "--raw", str(raw), "--warehouse", str(tmp_path / "w.duckdb"),
+                                      "--staging", str(tmp_path / "st")])
+    assert result.exit_code == 0, result.output
+    assert not re.search(r"^\s*fetch\s", result.output, re.M), result.output
+    assert "status: published" in result.output
