@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,18 +110,60 @@ def bench_pdf(raw_dir: Path, repeat: int) -> Comparison | None:
                       "pdfplumber.extract_tables", best_of(lambda: pdfplumber_extract_tables(data), repeat), 1.5)
 
 
+@dataclass
+class CorpusTiming:
+    notices: int
+    full: float
+    noop: float
+    target: float = 0.05
+
+    def line(self) -> str:
+        ratio = self.noop / self.full
+        verdict = "ok" if ratio <= self.target else "OVER TARGET"
+        return (f"refresh of {self.notices} synthetic notices: full {self.full:7.2f} s   no-op {self.noop:6.3f} s   "
+                f"no-op/full {ratio * 100:5.1f}% (target <= {self.target * 100:g}%) {verdict}")
+
+
+def bench_corpus(raw_dir: Path, n: int) -> CorpusTiming:
+    """Full refresh (extraction on every core) vs no-op refresh of a synthetic corpus made from the real pages."""
+    import importlib.util
+    import tempfile
+
+    from .config import ROOT
+    from .refresh import refresh
+
+    spec = importlib.util.spec_from_file_location("make_corpus", ROOT / "scripts" / "make_corpus.py")
+    corpus = importlib.util.module_from_spec(spec)
+    sys.modules["make_corpus"] = corpus  # dataclasses look their module up while the script loads
+    spec.loader.exec_module(corpus)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "raw"
+        corpus.write_corpus(corpus.make_notices(n, raw_dir), out)
+        wh, staging = Path(tmp) / "policy.duckdb", Path(tmp) / "staging"
+        t = time.perf_counter()
+        summary = refresh(out, wh, staging_dir=staging)
+        full = time.perf_counter() - t
+        assert summary.status == "published" and summary.notices == n, summary.lines()
+        t = time.perf_counter()
+        assert refresh(out, wh, staging_dir=staging).status == "unchanged"
+        noop = time.perf_counter() - t
+    return CorpusTiming(n, full, noop)
+
+
 def main(argv: list[str] | None = None) -> list[Comparison]:
     parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__)
     parser.add_argument("--raw", type=Path, default=RAW_DIR)
     parser.add_argument("--repeat", type=int, default=20, help="repetitions per measurement (best is kept)")
     parser.add_argument("--quick", action="store_true", help="few repetitions (for the test that runs make bench)")
+    parser.add_argument("--corpus", type=int, default=1000, help="synthetic notices for full vs no-op refresh")
     args = parser.parse_args(argv)
     repeat = 2 if args.quick else args.repeat
     results = [bench_html(args.raw, repeat)]
     if (pdf := bench_pdf(args.raw, max(1, repeat // 4))) is not None:
         results.append(pdf)
     for c in results:
-        print(c.line())
+        print(c.line(), flush=True)
+    print(bench_corpus(args.raw, 20 if args.quick else args.corpus).line())
     return results
 
 

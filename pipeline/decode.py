@@ -167,6 +167,8 @@ def _from_declared(data: bytes, declared: list[tuple[str, str]]) -> tuple[str, s
         if codec in _SINGLE_BYTE and any(_strict(data, c) is not None for _, c in multibyte):
             continue  # a server's default Latin-1 header loses to the page's own CJK declaration
         text = _strict(data, codec)
+        if codec in _UNICODE and text is not None:
+            return text, f"{source}:{codec}"  # strict UTF-8 of a CJK page is never an accident; skip the heuristics
         if codec not in _UNICODE and utf8 is not None:
             # Pages re-saved as UTF-8 keep their old declaration. Valid UTF-8 is never Latin-1 text by
             # accident; GBK text can be valid UTF-8 by accident (一 is D2 BB), so there the readings compete.
