@@ -32,7 +32,7 @@ refresh: $(STAMP) ## Fetch new notices (unless OFFLINE=1), build $(WAREHOUSE) fr
 	$(PYTHON) -m pipeline refresh --raw $(RAW) --warehouse $(WAREHOUSE) --staging $(STAGING) $(if $(OFFLINE),--offline,)
 
 browser: ## Install Debian's chromium + CJK fonts (report tests open the report in it); no-op when present
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+	@{ command -v chromium && fc-list :lang=zh | grep -q . ; } >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk; }
 
 test: $(STAMP) browser ## Run the test suite

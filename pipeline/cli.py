@@ -112,9 +112,14 @@ def report(
     out: Path = typer.Option(Path("reports"), "--out", help="Folder for the report; entry index.html."),
 ) -> None:
     """Write the QA report: GX Data Docs plus the findings page from dq_flags."""
+    from .query import NoWarehouse
     from .report import write_report
 
-    index = write_report(warehouse, out)
+    try:
+        index = write_report(warehouse, out)
+    except (NoWarehouse, PipelineError) as exc:
+        err.print(f"[red]report failed:[/] {exc}")
+        raise typer.Exit(1)
     console.print(f"wrote {index}")
 
 

@@ -70,6 +70,12 @@ class GarbledText(PipelineError):
     hint = "the PDF's fonts lack a Unicode map; OCR the file or use another format of the notice"
 
 
+class LoadFailed(PipelineError):
+    """Staging tables do not fit the warehouse schema (a NULL key, a wrong type)."""
+
+    hint = "rebuild staging with `make refresh`; if it persists, the schema and the extractor disagree"
+
+
 class GateFailed(PipelineError):
     """A critical data-quality expectation failed; the published warehouse was kept."""
 

@@ -1,13 +1,60 @@
-"""The gate before publishing: critical checks on the built warehouse; a failure keeps the old one."""
+"""The gate before publishing: a GX checkpoint over the built warehouse; a failed critical expectation keeps the old one.
+
+The suites come from expectations/*.toml (see pipeline/expectations.py). Each table (and each cross-table check
+query) is copied from the built DuckDB file, opened read-only, into a Parquet snapshot with one extra column,
+`row_key`, naming the row by its key; GX validates the snapshots through one checkpoint and reports offending
+rows by that key.
+"""
 
 from __future__ import annotations
 
+import tempfile
+import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from .schema import TABLES
+from .config import DATA, EXPECTATIONS_DIR
+from .errors import PipelineError
+from .expectations import Suite, data_value_set, load_suites, spec_to_expectation
+
+ROW_KEY = "row_key"
+SHOWN_ROWS = 5  # offending rows named per failed expectation in messages
+
+
+class SuiteDoesNotFit(PipelineError):
+    """The warehouse lacks a table or column that a suite checks."""
+
+    hint = "rebuild the warehouse with `make refresh` (its schema is older than expectations/), or fix the suite"
+
+
+@dataclass
+class Outcome:
+    """One expectation's verdict on the new warehouse."""
+
+    suite: str
+    label: str
+    severity: str
+    success: bool
+    why: str
+    unexpected_count: int | None = None
+    offending: list[str] = field(default_factory=list)
+    observed: object = None
+    error: str | None = None
+
+    def line(self) -> str:
+        """Say what failed, on which table and columns, and name a few offending rows."""
+        if self.error:
+            detail = f"could not be evaluated: {self.error}"
+        elif self.unexpected_count is not None:
+            shown = "; ".join(self.offending[:SHOWN_ROWS])
+            more = f" (+{self.unexpected_count - SHOWN_ROWS} more)" if self.unexpected_count > SHOWN_ROWS else ""
+            detail = f"{self.unexpected_count} offending row(s): {shown}{more}"
+        else:
+            detail = f"observed {self.observed!r}"
+        return f"{self.suite}: {self.label} failed - {detail} - why: {self.why}"
 
 
 @dataclass
@@ -15,34 +62,191 @@ class GateResult:
     passed: bool
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
 
     def summary(self) -> str:
-        lines = [f"gate {'passed' if self.passed else 'FAILED'}"]
+        checked = f" ({len(self.outcomes)} expectations in {self.seconds:.1f} s)" if self.outcomes else ""
+        lines = [f"gate {'passed' if self.passed else 'FAILED'}{checked}"]
         lines += [f"  critical: {f}" for f in self.failures]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
-def key_checks(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Return a failure per table whose key has duplicates or nulls."""
-    failures = []
-    for name, table in TABLES.items():
-        if not table.key:
+@dataclass
+class Validation:
+    """A checkpoint run kept whole, for the report's Data Docs."""
+
+    context: object
+    checkpoint_result: object
+    gate: GateResult
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def row_key_sql(index: tuple[str, ...]) -> str:
+    """Return SQL naming a row by its key columns (provision_id=…), or by its position when it has none."""
+    if not index:
+        return "'row ' || CAST(row_number() OVER () - 1 AS VARCHAR)"
+    parts = [f"'{c}=' || coalesce(CAST({_quote(c)} AS VARCHAR), 'NULL')" for c in index]
+    return "concat_ws(' ', " + ", ".join(parts) + ")"
+
+
+def warehouse_to_snapshots(con: duckdb.DuckDBPyConnection, suites: list[Suite], out_dir: Path) -> None:
+    """Write each suite's batch (a table, or a check's query) as Parquet with its row_key column."""
+    for suite in suites:
+        source = suite.sql or f"SELECT * FROM {_quote(suite.table)}"
+        path = str(out_dir / f"{suite.name}.parquet").replace("'", "''")
+        try:
+            con.execute(f"COPY (SELECT *, {row_key_sql(suite.index)} AS {ROW_KEY} FROM ({source})) "
+                        f"TO '{path}' (FORMAT parquet)")
+        except duckdb.CatalogException as exc:
+            raise SuiteDoesNotFit(f"suite {suite.name} (expectations/{suite.file}): {exc}", stage="gate") from exc
+
+
+def suite_parameters(con: duckdb.DuckDBPyConnection, suites: list[Suite], data_dir: Path = DATA) -> dict:
+    """Resolve value sets taken from other tables (references) or registers into GX suite parameters."""
+    params = {}
+    for spec in (s for suite in suites for s in suite.specs):
+        if spec.parameter is None or spec.parameter in params:
             continue
-        cols = ", ".join(f'"{c}"' for c in table.key)
-        dup = con.execute(
-            f'SELECT {cols}, count(*) FROM "{name}" GROUP BY {cols} HAVING count(*) > 1 LIMIT 5'
-        ).fetchall()
-        if dup:
-            failures.append(f"{name}: key ({cols}) not unique, e.g. {dup}")
-    return failures
+        if spec.value_set_from_table:
+            table, _, column = spec.value_set_from_table.partition(".")
+            params[spec.parameter] = [r[0] for r in con.execute(
+                f"SELECT DISTINCT {_quote(column)} FROM {_quote(table)} WHERE {_quote(column)} IS NOT NULL ORDER BY 1"
+            ).fetchall()]
+        else:
+            params[spec.parameter] = data_value_set(spec.value_set_from_data, data_dir)
+    return params
+
+
+def new_context():
+    """Return an ephemeral GX context without progress bars (the refresh prints its own progress)."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+COMPLETE = {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_KEY]}
+# Pass/fail only: about half the time of COMPLETE; failing suites are run again in COMPLETE for their rows.
+BOOLEAN_ONLY = {"result_format": "BOOLEAN_ONLY"}
+
+
+def suites_to_definitions(context, suites: list[Suite], snapshot_dir: Path) -> list:
+    """Register one Parquet asset, GX suite and validation definition per suite; return the definitions."""
+    import great_expectations as gx
+
+    source = context.data_sources.add_pandas_filesystem("warehouse", base_directory=snapshot_dir)
+    definitions = []
+    for suite in suites:
+        batch = source.add_parquet_asset(suite.name).add_batch_definition_path("all rows", path=f"{suite.name}.parquet")
+        notes = [n for n in (suite.why, f"Defined in expectations/{suite.file}.") if n]
+        gx_suite = context.suites.add(gx.ExpectationSuite(
+            name=suite.name, expectations=[spec_to_expectation(s, suite) for s in suite.specs], notes=notes))
+        definitions.append(context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite)))
+    return definitions
+
+
+def run_checkpoint(context, name: str, definitions: list, result_format: dict, params: dict, run_name: str):
+    """Run the definitions through one named GX checkpoint and return its result."""
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    checkpoint = context.checkpoints.add(gx.Checkpoint(name=name, validation_definitions=definitions,
+                                                       result_format=result_format))
+    return checkpoint.run(expectation_parameters=params, run_id=RunIdentifier(run_name=run_name))
+
+
+def _offending(result: dict, column_names: list[str]) -> list[str]:
+    """Name each offending row by its row_key, with the value(s) that broke the expectation."""
+    out = []
+    for item in result.get("unexpected_index_list") or []:
+        if not isinstance(item, dict):
+            out.append(str(item))
+            continue
+        key = str(item.get(ROW_KEY))
+        # Values already spelled out in the row key (provision_id=…) are not repeated.
+        values = ", ".join(f"{c}={_short(item[c])}" for c in column_names if c in item and f"{c}=" not in key)
+        out.append(f"{key} ({values})" if values else key)
+    return out
+
+
+def _short(value: object, limit: int = 60) -> str:
+    if hasattr(value, "item"):  # numpy scalar -> Python value, so 53 prints as 53
+        value = value.item()
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def checkpoint_to_outcomes(checkpoint_result) -> list[Outcome]:
+    """Flatten a checkpoint result into one Outcome per expectation, in suite order."""
+    outcomes = []
+    for validation in checkpoint_result.run_results.values():
+        for r in validation.results:
+            cfg = r.expectation_config
+            meta = cfg.meta or {}
+            kwargs = cfg.kwargs
+            columns = [kwargs[a] for a in ("column", "column_A", "column_B") if a in kwargs]
+            columns += list(kwargs.get("column_list") or [])
+            res = r.result or {}
+            error = None
+            if r.exception_info and r.exception_info.get("raised_exception"):
+                error = str(r.exception_info.get("exception_message"))
+            outcomes.append(Outcome(
+                suite=validation.suite_name, label=meta.get("label", cfg.type), severity=meta.get("severity", "critical"),
+                success=bool(r.success), why=meta.get("why", ""), unexpected_count=res.get("unexpected_count"),
+                offending=_offending(res, columns), observed=res.get("observed_value"), error=error))
+    return outcomes
+
+
+def outcomes_to_gate(outcomes: list[Outcome], seconds: float = 0.0) -> GateResult:
+    """Fail on any failed critical expectation; list failed warnings beside it."""
+    failures = [o.line() for o in outcomes if not o.success and o.severity == "critical"]
+    warns = [o.line() for o in outcomes if not o.success and o.severity != "critical"]
+    return GateResult(passed=not failures, failures=failures, warnings=warns, outcomes=outcomes, seconds=seconds)
+
+
+def validate_warehouse(db_path: Path, suites: list[Suite] | None = None, *, complete: bool = False,
+                       run_name: str = "gate") -> Validation:
+    """Validate a DuckDB file (opened read-only) against the suites through a GX checkpoint.
+
+    With complete=False the checkpoint only decides pass/fail, and suites with a failure are validated again
+    (checkpoint `warehouse_gate_detail`) to name their offending rows; complete=True gives every row at once.
+    """
+    start = time.perf_counter()
+    suites = load_suites(EXPECTATIONS_DIR) if suites is None else suites
+    with tempfile.TemporaryDirectory(prefix="gate-") as tmp:
+        con = duckdb.connect(str(db_path), read_only=True)
+        try:
+            warehouse_to_snapshots(con, suites, Path(tmp))
+            params = suite_parameters(con, suites)
+        finally:
+            con.close()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # GX's deprecation and pandas notices are not findings
+            context = new_context()
+            definitions = suites_to_definitions(context, suites, Path(tmp))
+            result = run_checkpoint(context, "warehouse_gate", definitions, COMPLETE if complete else BOOLEAN_ONLY,
+                                    params, run_name)
+            outcomes = checkpoint_to_outcomes(result)
+            failing = {o.suite for o in outcomes if not o.success}
+            if failing and not complete:
+                detail = run_checkpoint(context, "warehouse_gate_detail",
+                                        [d for d in definitions if d.name in failing], COMPLETE, params, run_name)
+                detailed = checkpoint_to_outcomes(detail)
+                outcomes = [o for o in outcomes if o.suite not in failing] + detailed
+                order = {s.name: i for i, s in enumerate(suites)}
+                outcomes.sort(key=lambda o: order.get(o.suite, len(order)))
+    gate = outcomes_to_gate(outcomes, time.perf_counter() - start)
+    return Validation(context, result, gate)
 
 
 def run_gate(db_path: Path) -> GateResult:
     """Validate a built (unpublished) warehouse file."""
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        failures = key_checks(con)
-    finally:
-        con.close()
-    return GateResult(passed=not failures, failures=failures)
+    return validate_warehouse(db_path).gate

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import duckdb
+
 from . import __version__
 from .assemble import Previous, results_to_tables
 from .config import REVIEWS_DIR, STAGING_DIR
 from .derive import tables_to_derived
-from .errors import GateFailed
+from .errors import GateFailed, LoadFailed
 from .fingerprint import build_fingerprint, code_fingerprint
 from .gate import GateResult, run_gate
 from .load import build_database, publish, read_build_info, read_ingested_at, temp_path_for, write_staging
@@ -51,6 +53,8 @@ class RefreshSummary:
         if self.rows:
             out.append("rows loaded: " + ", ".join(f"{k} {v}" for k, v in self.rows.items()))
         out += [f"failed: {f}" for f in self.failures]
+        if self.gate is not None:
+            out += [f"gate warning: {w}" for w in self.gate.warnings]
         out += [f"reported: {r}" for r in self.reports]
         return out
 
@@ -145,9 +149,13 @@ def publish_staging(staging_dir: Path, warehouse: Path, build_info: dict[str, st
     built = temp_path_for(warehouse)
     try:
         progress("load", f"building {built.name}")
-        build_database(staging_dir, built, build_info)
+        try:
+            build_database(staging_dir, built, build_info)
+        except duckdb.Error as exc:  # e.g. a NULL key or a wrong type in staging: the DDL refuses it
+            raise LoadFailed(f"staging {staging_dir} does not load: {exc}", stage="load", file=str(warehouse)) from None
         progress("gate", "validating the new warehouse")
         result = run_gate(built)
+        progress("gate", result.summary())
         if summary is not None:
             summary.gate = result
         if not result.passed:

@@ -74,3 +74,20 @@ def test_dictionary_regenerates_the_committed_file():
     r = make("dictionary")
     assert r.returncode == 0, r.stderr
     assert (ROOT / "docs" / "data_dictionary.md").read_text(encoding="utf-8") == before
+
+
+@pytest.mark.slow
+def test_report_with_a_relative_reports_folder(tmp_path):
+    """Regression: `make report` with the default relative REPORTS=reports crashed in GX's site builder."""
+    import shutil
+
+    raw = copy_raw(tmp_path, {"xm-mzj-2025-095.html"})
+    wh = tmp_path / "policy.duckdb"
+    assert make("refresh", "OFFLINE=1", f"RAW={raw}", f"WAREHOUSE={wh}", f"STAGING={tmp_path / 'st'}").returncode == 0
+    rel = f"reports-test-{tmp_path.name}"
+    try:
+        r = make("report", f"WAREHOUSE={wh}", f"REPORTS={rel}")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert (ROOT / rel / "index.html").exists() and (ROOT / rel / "findings.html").exists()
+    finally:
+        shutil.rmtree(ROOT / rel, ignore_errors=True)

@@ -159,3 +159,27 @@ def test_reader_of_the_old_file_keeps_a_consistent_view_across_a_publish(built, 
     assert reader.execute("SELECT count(*) FROM service_provisions").fetchone() == (52,)
     reader.close()
     assert query(copy, "SELECT count(*) FROM runs") == [(2,)]
+
+
+def test_staging_with_a_null_key_fails_at_load_with_a_message_and_keeps_the_warehouse(built, tmp_path):
+    import pyarrow.parquet as pq
+
+    from pipeline.errors import LoadFailed
+    from pipeline.refresh import publish_staging
+
+    raw, wh, _ = built
+    copy = tmp_path / "policy.duckdb"
+    shutil.copy(wh, copy)
+    before = copy.read_bytes()
+    staging = tmp_path / "staging"
+    refresh(raw, tmp_path / "scratch.duckdb", staging_dir=staging)
+    table = pq.read_table(staging / "service_provisions.parquet").to_pylist()
+    table[0]["provision_id"] = None
+    import pyarrow as pa
+
+    # A hand-edited (corrupted) staging file: written without the schema's NOT NULL flags.
+    pq.write_table(pa.Table.from_pylist(table), staging / "service_provisions.parquet")
+    with pytest.raises(LoadFailed, match=r"stage load: staging .* does not load: .*provision_id"):
+        publish_staging(staging, copy, {"fingerprint": ""})
+    assert copy.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if "building" in p.name] == []

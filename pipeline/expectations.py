@@ -1,0 +1,160 @@
+"""Expectation suites as data: one TOML file per warehouse table in expectations/, read into specs.
+
+A suite file names its table and lists `[[expect]]` entries: the GX expectation `type`, its arguments, a `severity`
+(critical blocks the publish, warning is reported) and `why` it exists. Besides these, three keys are ours, not GX's:
+
+- `where = { column = value | [values] }` restricts the expectation to matching rows (a GX row condition);
+- `value_set_from_table = "table.column"` takes the accepted values from another warehouse table (a reference);
+- `value_set_from_data = "file.toml#key"` takes them from a register under pipeline/data/.
+
+Both value sets become GX suite parameters, resolved from the warehouse being validated. `[[check]]` entries
+validate a query over several tables (row counts, composite keys) with the same kind of `[[check.expect]]`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import DATA, EXPECTATIONS_DIR
+
+SEVERITIES = ("critical", "warning")
+_OURS = ("type", "severity", "why", "where", "value_set_from_table", "value_set_from_data")
+_COLUMN_ARGS = ("column", "column_A", "column_B")
+
+
+class SuiteError(ValueError):
+    """A suite file is malformed (unknown severity, missing why, no table)."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One expectation as written in a suite file."""
+
+    type: str
+    kwargs: dict
+    severity: str
+    why: str
+    where: dict | None = None
+    value_set_from_table: str | None = None
+    value_set_from_data: str | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        """Return the columns the expectation reads (its own and its row condition's)."""
+        cols = [self.kwargs[a] for a in _COLUMN_ARGS if a in self.kwargs]
+        cols += list(self.kwargs.get("column_list", []))
+        return cols + list(self.where or {})
+
+    @property
+    def parameter(self) -> str | None:
+        """Return the GX suite parameter name of a value set taken from elsewhere, if any."""
+        if self.value_set_from_table:
+            return "table__" + self.value_set_from_table.replace(".", "__")
+        if self.value_set_from_data:
+            return "data__" + self.value_set_from_data.replace(".toml#", "__").replace(".", "__")
+        return None
+
+    @property
+    def label(self) -> str:
+        """Name the expectation for people: type and the columns it reads."""
+        args = ", ".join(str(self.kwargs[a]) for a in _COLUMN_ARGS if a in self.kwargs)
+        args = args or ", ".join(self.kwargs.get("column_list", []))
+        where = " where " + " and ".join(f"{k}={v}" for k, v in self.where.items()) if self.where else ""
+        return f"{self.type}({args}){where}"
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Expectations on one batch: a warehouse table, or a query over several (`sql` set)."""
+
+    name: str
+    table: str
+    specs: tuple[Spec, ...]
+    index: tuple[str, ...] = ()
+    sql: str | None = None
+    why: str = ""
+    file: str = ""
+
+
+def _spec(entry: dict, where: str) -> Spec:
+    if "type" not in entry:
+        raise SuiteError(f"{where}: an expectation without `type`")
+    sev = entry.get("severity")
+    if sev not in SEVERITIES:
+        raise SuiteError(f"{where}: {entry['type']} has severity {sev!r}, not one of {SEVERITIES}")
+    if not str(entry.get("why", "")).strip():
+        raise SuiteError(f"{where}: {entry['type']} does not say why it exists (`why = ...`)")
+    kwargs = {k: v for k, v in entry.items() if k not in _OURS}
+    return Spec(entry["type"], kwargs, sev, entry["why"].strip(), entry.get("where"),
+                entry.get("value_set_from_table"), entry.get("value_set_from_data"))
+
+
+def read_suite_file(path: Path, keys: dict[str, tuple[str, ...]] | None = None) -> list[Suite]:
+    """Read one suite file: the table's suite, then one suite per `[[check]]` query."""
+    with open(path, "rb") as fh:
+        doc = tomllib.load(fh)
+    table = doc.get("table")
+    if not table:
+        raise SuiteError(f"{path.name}: no `table = ...`")
+    index = tuple(doc.get("index") or (keys or {}).get(table) or ())
+    suites = [Suite(table, table, tuple(_spec(e, f"{path.name} [[expect]] {i + 1}") for i, e in
+                                        enumerate(doc.get("expect", []))), index, None, doc.get("why", ""), path.name)]
+    for check in doc.get("check", []):
+        name = f"{table}.{check['name']}"
+        specs = tuple(_spec(e, f"{path.name} check {check['name']}") for e in check.get("expect", []))
+        if not check.get("sql") or not specs:
+            raise SuiteError(f"{path.name}: check {check['name']} needs `sql` and at least one [[check.expect]]")
+        suites.append(Suite(name, table, specs, tuple(check.get("index", ())), check["sql"],
+                            check.get("why", ""), path.name))
+    return suites
+
+
+def load_suites(directory: Path = EXPECTATIONS_DIR) -> list[Suite]:
+    """Read every suite file in the folder, table suites first in file order, each followed by its checks."""
+    from .schema import TABLES
+
+    keys = {name: t.key for name, t in TABLES.items()}
+    return [s for path in sorted(directory.glob("*.toml")) for s in read_suite_file(path, keys)]
+
+
+def data_value_set(ref: str, data_dir: Path = DATA) -> list:
+    """Return the accepted values at `file.toml#dotted.key` in a data file, kept there with their register.
+
+    A key part applied to a list of tables takes that field of each (`agencies.toml#agency.id`); a table at the
+    end gives its keys (`flag_rules.toml#rules`).
+    """
+    file, _, key = ref.partition("#")
+    with open(data_dir / file, "rb") as fh:
+        value = tomllib.load(fh)
+    for part in key.split("."):
+        if isinstance(value, list):
+            value = [v[part] for v in value if isinstance(v, dict) and part in v]
+        else:
+            value = value[part]
+    if isinstance(value, dict):
+        value = list(value)
+    if not isinstance(value, list) or not value:
+        raise SuiteError(f"{ref} is not a non-empty list of accepted values")
+    return sorted(set(value), key=str)
+
+
+def spec_to_expectation(spec: Spec, suite: Suite | None = None):
+    """Build the GX expectation object for a spec (row condition and parameterized value set included)."""
+    from great_expectations.expectations.registry import get_expectation_impl
+    from great_expectations.expectations.row_conditions import Column
+
+    kwargs = dict(spec.kwargs)
+    if spec.parameter:
+        kwargs["value_set"] = {"$PARAMETER": spec.parameter}
+    if spec.where:
+        condition = None
+        for col, value in spec.where.items():
+            c = Column(col).is_in(value) if isinstance(value, list) else Column(col) == value
+            condition = c if condition is None else condition & c
+        kwargs["row_condition"] = condition
+    meta = {"why": spec.why, "severity": spec.severity, "label": spec.label}
+    if suite is not None:
+        meta["suite"] = suite.name
+    return get_expectation_impl(spec.type)(**kwargs, severity=spec.severity, notes=spec.why, meta=meta)

@@ -1,0 +1,57 @@
+"""The QA report: GX Data Docs of the published warehouse plus a findings page from dq_flags (make report)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import duckdb
+
+from ..config import RAW_DIR
+from ..gate import validate_warehouse
+from ..query import connect_readonly
+from .data_docs import build_data_docs
+from .findings import warehouse_to_findings
+from .pages import findings_page, index_page
+
+
+def raw_linker(raw_dir: Path, out_dir: Path):
+    """Return a function giving a link from the report folder to a raw file (at its page, for a PDF)."""
+    base = Path(os.path.relpath(raw_dir.resolve(), out_dir.resolve())).as_posix()
+
+    def href(raw_file: str, page: int | None = None) -> str:
+        return f"{base}/{raw_file}" + (f"#page={page}" if page and raw_file.lower().endswith(".pdf") else "")
+
+    return href
+
+
+def _build_info(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    try:
+        return dict(con.execute("SELECT key, value FROM build_info").fetchall())
+    except duckdb.Error:
+        return {}
+
+
+def write_report(warehouse: Path, out_dir: Path, raw_dir: Path = RAW_DIR) -> Path:
+    """Validate the warehouse, build Data Docs into out_dir/data_docs, write the findings and entry pages.
+
+    Return the path of out_dir/index.html.
+    """
+    out_dir = Path(out_dir).resolve()  # GX's local site builder refuses relative directories
+    out_dir.mkdir(parents=True, exist_ok=True)
+    con = connect_readonly(warehouse)
+    try:
+        findings = warehouse_to_findings(con)
+        build_info = _build_info(con)
+    finally:
+        con.close()
+    validation = validate_warehouse(warehouse, complete=True, run_name="report")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        docs_index, suite_pages = build_data_docs(validation, out_dir / "data_docs", out_dir)
+    (out_dir / "findings.html").write_text(findings_page(findings, raw_linker(raw_dir, out_dir)), encoding="utf-8")
+    index = out_dir / "index.html"
+    index.write_text(index_page(validation.gate, findings, suite_pages, docs_index, build_info, str(warehouse)),
+                     encoding="utf-8")
+    return index

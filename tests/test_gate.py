@@ -1,0 +1,231 @@
+"""The GX gate: suites cover the schema, the real warehouse passes, corrupted staging is stopped before publish."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+import sys
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.errors import GateFailed
+from pipeline.expectations import SEVERITIES, Spec, Suite, SuiteError, load_suites, read_suite_file, spec_to_expectation
+from pipeline.gate import Outcome, outcomes_to_gate, row_key_sql, run_gate, validate_warehouse
+from pipeline.load import build_database, write_staging
+from pipeline.refresh import publish_staging, refresh
+from pipeline.schema import TABLES
+from tests.conftest import ROOT
+from tests.test_refresh import copy_raw
+
+SUITES = load_suites()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A real refresh of every raw notice: warehouse published through the gate, staging kept."""
+    tmp = tmp_path_factory.mktemp("gate")
+    raw = copy_raw(tmp)
+    wh = tmp / "wh" / "policy.duckdb"
+    summary = refresh(raw, wh, staging_dir=tmp / "staging")
+    return tmp, wh, tmp / "staging", summary
+
+
+@pytest.fixture(scope="module")
+def empty_warehouse(tmp_path_factory):
+    """A warehouse with every schema table and no rows: the queries of the checks must run on it."""
+    tmp = tmp_path_factory.mktemp("empty")
+    write_staging({}, tmp / "staging")
+    build_database(tmp / "staging", tmp / "empty.duckdb", {"fingerprint": ""})
+    return tmp / "empty.duckdb"
+
+
+# --- suites as data ------------------------------------------------------------------------------------------
+
+def test_every_schema_table_has_a_suite():
+    table_suites = {s.table for s in SUITES if s.sql is None}
+    assert set(TABLES) - table_suites == set(), "add a suite file to expectations/ for each new table"
+    assert table_suites - set(TABLES) == set(), "a suite guards a table that is not in pipeline/schema.py"
+
+
+def test_every_table_suite_reads_only_schema_columns_and_says_why():
+    for suite in SUITES:
+        for spec in suite.specs:
+            assert spec.severity in SEVERITIES and spec.why, (suite.name, spec.label)
+            if suite.sql is None:
+                missing = set(spec.columns) - set(TABLES[suite.table].column_names)
+                assert not missing, f"{suite.file}: {spec.label} reads columns not in the schema: {missing}"
+            if spec.value_set_from_table:
+                table, _, column = spec.value_set_from_table.partition(".")
+                assert column in TABLES[table].column_names, (suite.file, spec.value_set_from_table)
+        if suite.sql is None:
+            assert set(suite.index) <= set(TABLES[suite.table].column_names), suite.name
+
+
+def test_every_check_query_runs_on_the_schema_and_gives_the_columns_it_checks(empty_warehouse):
+    con = duckdb.connect(str(empty_warehouse), read_only=True)
+    try:
+        for suite in (s for s in SUITES if s.sql):
+            columns = [d[0] for d in con.execute(suite.sql).description]
+            wanted = {c for spec in suite.specs for c in spec.columns} | set(suite.index)
+            assert wanted <= set(columns), f"{suite.name}: query lacks {wanted - set(columns)}"
+    finally:
+        con.close()
+
+
+def test_every_spec_builds_a_gx_expectation_with_its_severity_and_why():
+    for suite in SUITES:
+        for spec in suite.specs:
+            exp = spec_to_expectation(spec, suite)
+            assert exp.expectation_type == spec.type
+            assert exp.severity.value == spec.severity and exp.meta["why"] == spec.why
+
+
+@pytest.mark.parametrize("entry, message", [
+    ('type = "expect_column_values_to_be_unique"\ncolumn = "k"\nseverity = "critical"', "does not say why"),
+    ('type = "expect_column_values_to_be_unique"\ncolumn = "k"\nseverity = "fatal"\nwhy = "w"', "severity 'fatal'"),
+])
+def test_a_suite_file_without_why_or_with_an_unknown_severity_is_refused(tmp_path, entry, message):
+    (tmp_path / "t.toml").write_text(f'table = "t"\n[[expect]]\n{entry}\n', encoding="utf-8")
+    with pytest.raises(SuiteError, match=message):
+        read_suite_file(tmp_path / "t.toml")
+
+
+def test_every_required_kind_of_check_is_present():
+    specs = {(s.table, spec.type, tuple(spec.columns)) for s in SUITES for spec in s.specs}
+    assert ("service_provisions", "expect_column_values_to_be_unique", ("provision_id",)) in specs
+    assert ("service_provisions", "expect_column_values_to_be_between", ("item_no",)) in specs
+    assert ("task_units", "expect_column_values_to_be_in_set", ("role",)) in specs
+    assert ("citations", "expect_column_values_to_match_regex", ("code",)) in specs
+    refs = {(s.table, spec.value_set_from_table) for s in SUITES for spec in s.specs if spec.value_set_from_table}
+    assert ("service_provisions", "notices.notice_id") in refs
+    assert ("task_units", "tasks.task_id") in refs
+    assert any(s.name == "service_provisions.rows_per_notice" for s in SUITES)
+
+
+def test_row_key_names_a_row_by_its_key_or_position():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('a', 1), (NULL, 2)) v(k, n)")
+    assert con.execute(f"SELECT {row_key_sql(('k', 'n'))} FROM t").fetchall() == [("k=a n=1",), ("k=NULL n=2",)]
+    assert con.execute(f"SELECT {row_key_sql(())} FROM t").fetchall() == [("row 0",), ("row 1",)]
+
+
+def test_only_failed_critical_expectations_fail_the_gate():
+    crit = Outcome("t", "expect_x(c)", "critical", False, "because", 1, ["c=1"])
+    warn = Outcome("t", "expect_y(c)", "warning", False, "because", 2, ["c=2", "c=3"])
+    ok = Outcome("t", "expect_z(c)", "critical", True, "because")
+    assert outcomes_to_gate([warn, ok]).passed
+    gate = outcomes_to_gate([crit, warn, ok])
+    assert not gate.passed
+    assert gate.failures == ["t: expect_x(c) failed - 1 offending row(s): c=1 - why: because"]
+    assert gate.warnings == ["t: expect_y(c) failed - 2 offending row(s): c=2; c=3 - why: because"]
+
+
+# --- the gate on the real warehouse ------------------------------------------------------------------------
+
+def test_real_warehouse_passes_every_expectation_within_ten_seconds(built):
+    _, wh, _, summary = built
+    assert summary.status == "published" and summary.gate is not None and summary.gate.passed
+    gate = run_gate(wh)
+    assert gate.passed, gate.summary()
+    assert gate.warnings == [], gate.summary()
+    assert len(gate.outcomes) == sum(len(s.specs) for s in SUITES)
+    assert all(o.error is None for o in gate.outcomes)
+    assert gate.seconds < 10, f"the gate took {gate.seconds:.1f} s"
+
+
+def test_failed_warning_is_reported_with_its_rows_but_does_not_block(built):
+    _, wh, _, _ = built
+    narrow = Suite("service_provisions", "service_provisions", (Spec(
+        "expect_column_values_to_be_in_set", {"column": "category", "value_set": ["照护服务类", "生活服务类", "关爱服务类"]},
+        "warning", "test: 发展服务类 left out"),), ("provision_id",))
+    gate = validate_warehouse(wh, [narrow]).gate
+    assert gate.passed and gate.failures == []
+    assert len(gate.warnings) == 1
+    assert gate.warnings[0].startswith("service_provisions: expect_column_values_to_be_in_set(category) failed - "
+                                       "16 offending row(s): provision_id=厦民〔2025〕95号:13:1 (category='发展服务类')")
+
+
+def test_reference_to_a_register_is_checked_against_the_data_file(built):
+    _, wh, _, _ = built
+    suite = next(s for s in SUITES if s.name == "citations")
+    spec = next(s for s in suite.specs if s.value_set_from_data == "citations.toml#relations")
+    broken = dataclasses.replace(spec, value_set_from_data="citations.toml#issuer_suffixes")
+    gate = validate_warehouse(wh, [dataclasses.replace(suite, specs=(broken,))]).gate
+    assert not gate.passed
+    assert "citations: expect_column_values_to_be_in_set(relation) failed - 201 offending row(s)" in gate.failures[0]
+
+
+# --- corrupted staging never reaches the published warehouse -------------------------------------------------
+
+def corrupt(staging, table: str, change) -> None:
+    path = staging / f"{table}.parquet"
+    pq.write_table(change(pq.read_table(path)), path)
+
+
+def copy_staging(built, tmp_path):
+    _, wh, staging, _ = built
+    copy = tmp_path / "staging"
+    shutil.copytree(staging, copy)
+    published = tmp_path / "wh" / "policy.duckdb"
+    published.parent.mkdir()
+    shutil.copy(wh, published)
+    return copy, published
+
+
+def test_duplicated_provision_makes_load_exit_nonzero_naming_the_expectation_and_rows(built, tmp_path):
+    staging, published = copy_staging(built, tmp_path)
+    before = published.read_bytes()
+    corrupt(staging, "service_provisions", lambda t: pa.concat_tables([t, t.slice(5, 1)]))
+    r = subprocess.run([sys.executable, "-m", "pipeline", "load", "--staging", str(staging), "--warehouse", str(published)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out
+    assert "gate FAILED" in out
+    assert ("critical: service_provisions: expect_column_values_to_be_unique(provision_id) failed - 2 offending row(s): "
+            "provision_id=厦民〔2025〕95号:2:3; provision_id=厦民〔2025〕95号:2:3") in out
+    assert ("critical: service_provisions.rows_per_notice: expect_column_pair_values_to_be_equal(provisions, "
+            "source_data_rows) failed - 1 offending row(s): notice_id=厦民〔2025〕95号 raw_file=xm-mzj-2025-095.html "
+            "(provisions=53, source_data_rows=52)") in out
+    assert "the published warehouse was left as it was" in out
+    assert published.read_bytes() == before
+    assert [p.name for p in published.parent.iterdir()] == ["policy.duckdb"]
+
+
+def test_unit_of_a_missing_task_fails_referential_integrity(built, tmp_path):
+    staging, published = copy_staging(built, tmp_path)
+    before = published.read_bytes()
+
+    def orphan(t: pa.Table) -> pa.Table:
+        ids = t.column("task_id").to_pylist()
+        ids[0] = "厦府办〔2009〕254号:九.九.9"
+        return t.set_column(t.schema.get_field_index("task_id"), "task_id", pa.array(ids, pa.string()))
+
+    corrupt(staging, "task_units", orphan)
+    with pytest.raises(GateFailed) as exc:
+        publish_staging(staging, published, {"fingerprint": ""})
+    message = str(exc.value)
+    assert "task_units: expect_column_values_to_be_in_set(task_id) failed - 1 offending row(s): unit_id=" in message
+    assert "task_id='厦府办〔2009〕254号:九.九.9'" in message
+    assert published.read_bytes() == before
+
+
+def test_dropped_provision_fails_the_row_count_against_the_source_table(built, tmp_path):
+    staging, published = copy_staging(built, tmp_path)
+    before = published.read_bytes()
+    corrupt(staging, "service_provisions",
+            lambda t: t.filter(pc.not_equal(t.column("provision_id"), "厦民〔2025〕95号:17:7")))
+    with pytest.raises(GateFailed) as exc:
+        publish_staging(staging, published, {"fingerprint": ""})
+    message = str(exc.value)
+    assert ("service_provisions.rows_per_notice: expect_column_pair_values_to_be_equal(provisions, source_data_rows) "
+            "failed - 1 offending row(s): notice_id=厦民〔2025〕95号 raw_file=xm-mzj-2025-095.html "
+            "(provisions=51, source_data_rows=52)") in message
+    assert "raw_files.records_loaded_per_file" in message
+    # its lineage and derived rows now point at a provision that is not loaded
+    assert "cell_lineage: expect_column_values_to_be_in_set(record_id) where record_table=service_provisions" in message
+    assert published.read_bytes() == before
