@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from .config import RAW_DIR, STAGING_DIR, WAREHOUSE_FILE
+from .config import DEFAULT_FORMAT_PREFERENCE, RAW_DIR, STAGING_DIR, SUPPORTED_FORMATS, WAREHOUSE_FILE
 from .errors import PipelineError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="policy-tables: notices into a DuckDB warehouse.")
@@ -32,6 +32,8 @@ def refresh(
                                  help="Build from raw/ only, fetch nothing (also: POLICY_OFFLINE=1)."),
     fetch_state: Path = typer.Option(None, "--fetch-state", help="Conditional-GET state file "
                                      "(default staging/fetch_state.json)."),
+    prefer: str = typer.Option(",".join(DEFAULT_FORMAT_PREFERENCE), "--prefer",
+                               help="Formats in order of preference when a notice has its table in several."),
 ) -> None:
     """Fetch new notices (sources register or --source), then build the warehouse from raw/ and publish it."""
     from .refresh import refresh as run_refresh
@@ -39,10 +41,15 @@ def refresh(
     if not raw.is_dir():
         err.print(f"[red]error:[/] raw folder {raw} does not exist (hint: pass --raw DIR)")
         raise typer.Exit(2)
+    preference = tuple(p.strip() for p in prefer.split(",") if p.strip())
+    if not preference or set(preference) - set(SUPPORTED_FORMATS):
+        err.print(f"[red]error:[/] --prefer takes formats from {', '.join(SUPPORTED_FORMATS)}, got {prefer!r}")
+        raise typer.Exit(2)
     if not offline:
         _fetch(raw, source, fetch_state)
     try:
-        summary = run_refresh(raw, warehouse, staging_dir=staging, progress=_progress, force=force)
+        summary = run_refresh(raw, warehouse, staging_dir=staging, progress=_progress, force=force,
+                              preference=preference)
     except PipelineError as exc:
         err.print(f"[red]refresh failed:[/] {exc}")
         err.print("the published warehouse was left as it was")

@@ -14,7 +14,7 @@ import duckdb
 
 from . import __version__
 from .assemble import Previous, results_to_tables
-from .config import REVIEWS_DIR, STAGING_DIR
+from .config import DEFAULT_FORMAT_PREFERENCE, REVIEWS_DIR, STAGING_DIR
 from .derive import tables_to_derived
 from .errors import GateFailed, LoadFailed
 from .fingerprint import build_fingerprint, code_fingerprint
@@ -100,13 +100,14 @@ def refresh(
     now: dt.datetime | None = None,
     force: bool = False,
     reviews_dir: Path = REVIEWS_DIR,
+    preference: tuple[str, ...] = DEFAULT_FORMAT_PREFERENCE,
 ) -> RefreshSummary:
     """Rebuild the warehouse from raw_dir; publish only if every stage and the gate succeed."""
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     paths = list_raw_files(raw_dir)
     raw_hashes = [(p.name, read_raw_file(raw_dir, p)[0].sha256) for p in paths]
     code = code_fingerprint((reviews_dir,))
-    fingerprint = build_fingerprint(code, raw_hashes)
+    fingerprint = build_fingerprint(code, raw_hashes, options=f"prefer={','.join(preference)}")
     previous_info = read_build_info(warehouse)
     known = read_ingested_at(warehouse)
     new = sum(1 for _, sha in raw_hashes if sha not in known)
@@ -118,7 +119,7 @@ def refresh(
 
     results = extract_all(raw_dir, progress)
     progress("assemble", f"{len(results)} file(s) into warehouse tables")
-    tables, findings = results_to_tables(results, Previous(ingested_at=known), now)
+    tables, findings = results_to_tables(results, Previous(ingested_at=known), now, preference)
     tables, stale = tables_to_derived(tables, findings, reviews_dir=reviews_dir, previous_reviews=previous_rows(warehouse, "reviews"))
     summary = RefreshSummary(
         "published",
