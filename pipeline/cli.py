@@ -45,11 +45,10 @@ def refresh(
     if not preference or set(preference) - set(SUPPORTED_FORMATS):
         err.print(f"[red]error:[/] --prefer takes formats from {', '.join(SUPPORTED_FORMATS)}, got {prefer!r}")
         raise typer.Exit(2)
-    if not offline:
-        _fetch(raw, source, fetch_state)
+    fetched = None if offline else _fetch(raw, source, fetch_state)
     try:
         summary = run_refresh(raw, warehouse, staging_dir=staging, progress=_progress, force=force,
-                              preference=preference)
+                              preference=preference, fetched=fetched)
     except PipelineError as exc:
         err.print(f"[red]refresh failed:[/] {exc}")
         err.print("the published warehouse was left as it was")
@@ -60,7 +59,7 @@ def refresh(
         console.print("nothing changed")
 
 
-def _fetch(raw: Path, urls: list[str], state_file: Path | None) -> None:
+def _fetch(raw: Path, urls: list[str], state_file: Path | None) -> list[dict]:
     """Fetch the register's sources (or the given URLs) into raw/; failures are reported, never fatal."""
     from .config import FETCH_STATE_FILE
     from .fetch import fetch_sources, load_register, source_from_url
@@ -72,6 +71,11 @@ def _fetch(raw: Path, urls: list[str], state_file: Path | None) -> None:
                            settings=register.settings)
     for line in report.summary().splitlines():
         _progress("fetch", line)
+    return [
+        {"url": o.url, "role": o.role, "outcome": o.outcome, "reason": o.reason, "raw_file": o.raw_file,
+         "raw_sha256": o.sha256, "status_code": o.status_code, "parent_url": o.parent_url}
+        for o in report.outcomes
+    ]
 
 
 @app.command()

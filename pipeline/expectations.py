@@ -48,10 +48,19 @@ class Spec:
         return cols + list(self.where or {})
 
     @property
+    def reference_column(self) -> str | None:
+        """Name the snapshot column holding values missing from the referenced table (NULL where present).
+
+        References are checked in SQL when the snapshot is written, not as a GX value set: a value set of every
+        provision id is copied by GX for each metric and grows the gate's time with the square of the corpus.
+        """
+        if not self.value_set_from_table:
+            return None
+        return f"{self.kwargs['column']}__missing_from__{self.value_set_from_table.replace('.', '__')}"
+
+    @property
     def parameter(self) -> str | None:
-        """Return the GX suite parameter name of a value set taken from elsewhere, if any."""
-        if self.value_set_from_table:
-            return "table__" + self.value_set_from_table.replace(".", "__")
+        """Return the GX suite parameter name of a value set taken from a register, if any."""
         if self.value_set_from_data:
             return "data__" + self.value_set_from_data.replace(".toml#", "__").replace(".", "__")
         return None
@@ -62,7 +71,8 @@ class Spec:
         args = ", ".join(str(self.kwargs[a]) for a in _COLUMN_ARGS if a in self.kwargs)
         args = args or ", ".join(self.kwargs.get("column_list", []))
         where = " where " + " and ".join(f"{k}={v}" for k, v in self.where.items()) if self.where else ""
-        return f"{self.type}({args}){where}"
+        ref = f" in {self.value_set_from_table}" if self.value_set_from_table else ""
+        return f"{self.type}({args}){ref}{where}"
 
 
 @dataclass(frozen=True)
@@ -146,7 +156,11 @@ def spec_to_expectation(spec: Spec, suite: Suite | None = None):
     from great_expectations.expectations.row_conditions import Column
 
     kwargs = dict(spec.kwargs)
-    if spec.parameter:
+    type_ = spec.type
+    if spec.reference_column:
+        type_ = "expect_column_values_to_be_null"
+        kwargs = {"column": spec.reference_column, **({"mostly": kwargs["mostly"]} if "mostly" in kwargs else {})}
+    elif spec.parameter:
         kwargs["value_set"] = {"$PARAMETER": spec.parameter}
     if spec.where:
         condition = None
@@ -157,4 +171,4 @@ def spec_to_expectation(spec: Spec, suite: Suite | None = None):
     meta = {"why": spec.why, "severity": spec.severity, "label": spec.label}
     if suite is not None:
         meta["suite"] = suite.name
-    return get_expectation_impl(spec.type)(**kwargs, severity=spec.severity, notes=spec.why, meta=meta)
+    return get_expectation_impl(type_)(**kwargs, severity=spec.severity, notes=spec.why, meta=meta)

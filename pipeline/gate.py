@@ -94,30 +94,32 @@ def row_key_sql(index: tuple[str, ...]) -> str:
     return "concat_ws(' ', " + ", ".join(parts) + ")"
 
 
+def reference_sql(spec) -> str:
+    """Return SQL for a spec's reference column: the value when the referenced table lacks it, else NULL."""
+    table, _, column = spec.value_set_from_table.partition(".")
+    col = _quote(spec.kwargs["column"])
+    return (f"CASE WHEN {col} IS NOT NULL AND {col} NOT IN (SELECT {_quote(column)} FROM {_quote(table)} "
+            f"WHERE {_quote(column)} IS NOT NULL) THEN CAST({col} AS VARCHAR) END AS {_quote(spec.reference_column)}")
+
+
 def warehouse_to_snapshots(con: duckdb.DuckDBPyConnection, suites: list[Suite], out_dir: Path) -> None:
-    """Write each suite's batch (a table, or a check's query) as Parquet with its row_key column."""
+    """Write each suite's batch (a table, or a check's query) as Parquet with its row_key and reference columns."""
     for suite in suites:
         source = suite.sql or f"SELECT * FROM {_quote(suite.table)}"
         path = str(out_dir / f"{suite.name}.parquet").replace("'", "''")
+        refs = "".join(f", {reference_sql(s)}" for s in suite.specs if s.reference_column)
         try:
-            con.execute(f"COPY (SELECT *, {row_key_sql(suite.index)} AS {ROW_KEY} FROM ({source})) "
+            con.execute(f"COPY (SELECT *{refs}, {row_key_sql(suite.index)} AS {ROW_KEY} FROM ({source})) "
                         f"TO '{path}' (FORMAT parquet)")
         except duckdb.CatalogException as exc:
             raise SuiteDoesNotFit(f"suite {suite.name} (expectations/{suite.file}): {exc}", stage="gate") from exc
 
 
 def suite_parameters(con: duckdb.DuckDBPyConnection, suites: list[Suite], data_dir: Path = DATA) -> dict:
-    """Resolve value sets taken from other tables (references) or registers into GX suite parameters."""
+    """Resolve value sets taken from registers into GX suite parameters (references are checked in SQL)."""
     params = {}
     for spec in (s for suite in suites for s in suite.specs):
-        if spec.parameter is None or spec.parameter in params:
-            continue
-        if spec.value_set_from_table:
-            table, _, column = spec.value_set_from_table.partition(".")
-            params[spec.parameter] = [r[0] for r in con.execute(
-                f"SELECT DISTINCT {_quote(column)} FROM {_quote(table)} WHERE {_quote(column)} IS NOT NULL ORDER BY 1"
-            ).fetchall()]
-        else:
+        if spec.parameter is not None and spec.parameter not in params:
             params[spec.parameter] = data_value_set(spec.value_set_from_data, data_dir)
     return params
 
@@ -172,7 +174,9 @@ def _offending(result: dict, column_names: list[str]) -> list[str]:
             continue
         key = str(item.get(ROW_KEY))
         # Values already spelled out in the row key (provision_id=…) are not repeated.
-        values = ", ".join(f"{c}={_short(item[c])}" for c in column_names if c in item and f"{c}=" not in key)
+        # A reference column (task_id__missing_from__tasks__task_id) is shown under the column it checks.
+        values = ", ".join(f"{c.split('__missing_from__')[0]}={_short(item[c])}" for c in column_names
+                           if c in item and f"{c}=" not in key)
         out.append(f"{key} ({values})" if values else key)
     return out
 

@@ -135,3 +135,24 @@ def read_ingested_at(warehouse: Path) -> dict[str, dt.datetime]:
 
 def temp_path_for(warehouse: Path) -> Path:
     return warehouse.with_name(f".{warehouse.name}.building-{os.getpid()}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_builds(warehouse: Path) -> list[Path]:
+    """Delete half-built files left beside the warehouse by a killed refresh (their process is gone)."""
+    removed = []
+    for p in warehouse.parent.glob(f".{warehouse.name}.building-*"):
+        pid = p.name.rsplit("-", 1)[-1].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed

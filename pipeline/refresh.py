@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from .derive import tables_to_derived
 from .errors import GateFailed, LoadFailed
 from .fingerprint import build_fingerprint, code_fingerprint
 from .gate import GateResult, run_gate
-from .load import build_database, publish, read_build_info, read_ingested_at, temp_path_for, write_staging
+from .load import (build_database, publish, read_build_info, read_ingested_at, remove_stale_builds, temp_path_for,
+                   write_staging)
 from .rawstore import list_raw_files, read_raw_file
 from .stages import FileResult, raw_file_to_result
 
@@ -101,6 +103,7 @@ def refresh(
     force: bool = False,
     reviews_dir: Path = REVIEWS_DIR,
     preference: tuple[str, ...] = DEFAULT_FORMAT_PREFERENCE,
+    fetched: list[dict] | None = None,
 ) -> RefreshSummary:
     """Rebuild the warehouse from raw_dir; publish only if every stage and the gate succeed."""
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
@@ -108,6 +111,8 @@ def refresh(
     raw_hashes = [(p.name, read_raw_file(raw_dir, p)[0].sha256) for p in paths]
     code = code_fingerprint((reviews_dir,))
     fingerprint = build_fingerprint(code, raw_hashes, options=f"prefer={','.join(preference)}")
+    # A fetch that did not land forces a build, so each failure is recorded in the warehouse's fetches table.
+    force = force or any(f["outcome"] not in ("new", "unchanged", "not_modified") for f in fetched or [])
     previous_info = read_build_info(warehouse)
     known = read_ingested_at(warehouse)
     new = sum(1 for _, sha in raw_hashes if sha not in known)
@@ -133,8 +138,10 @@ def refresh(
         reports=[f"{r.raw.path}: {r.reason}" for r in results if r.status == "no_table"]
         + [f"stale review decision on flag {d['flag_id']}: {d['status_reason']}" for d in stale],
     )
+    run = run_row(now, summary, fingerprint)
+    tables["fetches"] = previous_rows(warehouse, "fetches") + [{"run_id": run["run_id"], **f} for f in fetched or []]
     tables["runs"] = sorted(previous_rows(warehouse, "runs"), key=lambda r: r["started_at"]) + [
-        run_row(now, summary, fingerprint)]
+        run]
     progress("stage", f"writing Parquet to {staging_dir}")
     write_staging(tables, staging_dir)
     publish_staging(staging_dir, warehouse, {"fingerprint": fingerprint, "code": code, "notices": str(summary.notices),
@@ -147,6 +154,8 @@ def publish_staging(staging_dir: Path, warehouse: Path, build_info: dict[str, st
                     summary: RefreshSummary | None = None, progress: Progress = _quiet) -> GateResult:
     """Load staging into a new file beside the warehouse, gate it, then swap it in atomically."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
+    for stale in remove_stale_builds(warehouse):
+        progress("load", f"removed {stale.name}, left by a refresh that was killed")
     built = temp_path_for(warehouse)
     try:
         progress("load", f"building {built.name}")
@@ -202,7 +211,7 @@ def previous_rows(warehouse: Path, table: str) -> list[dict]:
 
 def run_row(now: dt.datetime, s: RefreshSummary, fingerprint: str) -> dict:
     return {
-        "run_id": now.strftime("%Y%m%dT%H%M%SZ"),
+        "run_id": f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}",  # two refreshes can start in one second
         "started_at": now,
         "finished_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0),
         "status": s.status,

@@ -148,9 +148,23 @@ table(
 )
 
 table(
+    "fetches",
+    "one row per URL asked for by a refresh that fetched (history kept across refreshes)",
+    C("run_id", "VARCHAR", "Refresh that fetched it (runs.run_id).", False),
+    C("url", "VARCHAR", "URL asked for.", False),
+    C("role", "VARCHAR", "listing, page or attachment.", False),
+    C("outcome", "VARCHAR", "new, unchanged, not_modified, failed, skipped_host or robots_disallowed.", False),
+    C("reason", "VARCHAR", "For a URL that did not land: the URL, the stage, the reason and what to do."),
+    C("raw_file", "VARCHAR", "Raw file holding the bytes (new or already there)."),
+    C("raw_sha256", "VARCHAR", "sha256 of those bytes."),
+    C("status_code", "INTEGER", "HTTP status."),
+    C("parent_url", "VARCHAR", "For an attachment: the notice page that linked it."),
+)
+
+table(
     "runs",
     "one row per refresh",
-    C("run_id", "VARCHAR", "Identifier of the refresh (UTC start time).", False),
+    C("run_id", "VARCHAR", "Identifier of the refresh (UTC start time and a random suffix).", False),
     C("started_at", "TIMESTAMP", "Start.", False),
     C("finished_at", "TIMESTAMP", "End."),
     C("status", "VARCHAR", "published, unchanged or gate_failed.", False),

@@ -50,3 +50,22 @@ def test_offline_refresh_fetches_nothing(tmp_path):
     assert result.exit_code == 0, result.output
     assert not re.search(r"^\s*fetch\s", result.output, re.M), result.output
     assert "status: published" in result.output
+
+
+def test_fetch_outcomes_land_in_the_warehouse_and_a_failure_is_retried_next_refresh(site, tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    wh = tmp_path / "policy.duckdb"
+    args = ["refresh", "--raw", str(raw), "--warehouse", str(wh), "--staging", str(tmp_path / "st"),
+            "--fetch-state", str(tmp_path / "fetch_state.json"),
+            "--source", site.url(xm_site.P2025), "--source", site.url(xm_site.MISSING)]
+    first = CliRunner().invoke(app, args, env={"POLICY_OFFLINE": ""})
+    assert first.exit_code == 0, first.output
+    rows = query(wh, "SELECT role, outcome, status_code, reason LIKE '%stage fetch: HTTP 404%' FROM fetches "
+                     "ORDER BY role, outcome")
+    assert rows == [("attachment", "new", 200, None), ("page", "failed", 404, True), ("page", "new", 200, None)]
+    second = CliRunner().invoke(app, args, env={"POLICY_OFFLINE": ""})
+    assert second.exit_code == 0, second.output
+    assert "nothing changed" not in second.output  # the failure is retried and recorded again
+    assert query(wh, "SELECT count(DISTINCT run_id), count(*) FILTER (WHERE outcome = 'failed') FROM fetches") == [(2, 2)]
+    assert query(wh, "SELECT count(*) FROM service_provisions") == [(52,)]

@@ -183,3 +183,32 @@ def test_staging_with_a_null_key_fails_at_load_with_a_message_and_keeps_the_ware
         publish_staging(staging, copy, {"fingerprint": ""})
     assert copy.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if "building" in p.name] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.5, 2.0, 4.0])
+def test_a_refresh_killed_at_any_point_leaves_the_published_warehouse_whole(built, tmp_path, delay):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    raw, wh, _ = built
+    copy = tmp_path / "policy.duckdb"
+    shutil.copy(wh, copy)
+    before = copy.read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "refresh", "--offline", "--force", "--raw", str(raw),
+                             "--warehouse", str(copy), "--staging", str(tmp_path / "st")],
+                            cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # Either the old file or a complete new one: it opens and holds all 52 provisions.
+    assert query(copy, "SELECT count(*) FROM service_provisions") == [(52,)]
+    if copy.read_bytes() != before:
+        assert query(copy, "SELECT count(*) FROM runs") == [(2,)]
+    summary = refresh(raw, copy, staging_dir=tmp_path / "st2", force=True)
+    assert summary.status == "published"
+    assert [p.name for p in tmp_path.iterdir() if "building" in p.name] == []

@@ -50,9 +50,18 @@ def cell_locator(provision: dict, column: str, start: int | None, end: int | Non
 
 
 def lineage_index(frames: Frames) -> dict:
-    """Index cell_lineage rows of service_provisions by (record_id, column_name), when the caller passed them."""
-    return {(r["record_id"], r["column_name"]): r for r in frames.get("cell_lineage", [])
-            if r.get("record_table") == "service_provisions"}
+    """Index cell_lineage rows of service_provisions by (record_id, column_name), when the caller passed them.
+
+    The index is built once per frames and kept in them: rules call this per item, and a corpus of a
+    thousand notices has hundreds of thousands of lineage rows.
+    """
+    rows = frames.get("cell_lineage", [])
+    cached = frames.get("_lineage_index")
+    if cached is None or cached[0] is not rows:
+        cached = (rows, {(r["record_id"], r["column_name"]): r for r in rows
+                         if r.get("record_table") == "service_provisions"})
+        frames["_lineage_index"] = cached
+    return cached[1]
 
 
 def provision_finding(rule: str, sev: str, p: dict, column: str, start: int | None, end: int | None, evidence: str,
