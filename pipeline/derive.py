@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .citations import provisions_to_citations
+from .citations import citations_to_register_gaps, provisions_to_citations
 from .entities import provisions_to_populations, provisions_to_suppliers
 from .flags import build_dq_flags, collect_findings
 from .review import apply_reviews, apply_to_citations, canonical_values, load_decisions, merge_review_history
@@ -37,4 +37,24 @@ def tables_to_derived(
     out["dq_flags"] = flags
     out["reviews"] = merge_review_history(previous_reviews or [], history)
     out["canonical_values"] = canonical_values(provisions, flags, out["citations"])
+    out["register_gaps"] = register_gaps(citations, suppliers, tables.get("task_units", []))
     return out, stale
+
+
+def register_gaps(citations: list[dict], suppliers: list[dict], units: list[dict]) -> list[dict]:
+    """List what the registers lack: unknown or near-miss citations, unresolved units and suppliers."""
+    rows = [
+        {"register": "standards" if g["code"] else "documents", "status": g["register_status"],
+         "value": g["code"] or g["title_as_written"], "occurrences": len(g["citation_ids"]),
+         "record_table": "citations", "example_record_id": g["citation_ids"][0]}
+        for g in citations_to_register_gaps(citations)
+    ]
+    for table, records, key, name in (("task_units", units, "unit_id", "unit_as_written"),
+                                      ("provision_suppliers", suppliers, "supplier_id", "supplier_as_written")):
+        missing: dict[str, list[str]] = {}
+        for r in records:
+            if not r.get("agency_id") and not r.get("is_fragment"):
+                missing.setdefault(r[name], []).append(r[key])
+        rows += [{"register": "agencies", "status": "unknown", "value": value, "occurrences": len(ids),
+                  "record_table": table, "example_record_id": ids[0]} for value, ids in sorted(missing.items())]
+    return rows

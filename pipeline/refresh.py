@@ -136,7 +136,9 @@ def refresh(
         rows={k: len(v) for k, v in sorted(tables.items())},
         failures=[r.reason or "" for r in results if r.status == "failed"],
         reports=[f"{r.raw.path}: {r.reason}" for r in results if r.status == "no_table"]
-        + [f"stale review decision on flag {d['flag_id']}: {d['status_reason']}" for d in stale],
+        + [f"stale review decision on flag {d['flag_id']}: {d['status_reason']}" for d in stale]
+        + [f"not in the {g['register']} register ({g['status']}): {g['value']} ×{g['occurrences']}, "
+           f"e.g. {g['record_table']} {g['example_record_id']}" for g in tables.get("register_gaps", [])],
     )
     run = run_row(now, summary, fingerprint)
     tables["fetches"] = previous_rows(warehouse, "fetches") + [{"run_id": run["run_id"], **f} for f in fetched or []]

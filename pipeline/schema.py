@@ -162,6 +162,17 @@ table(
 )
 
 table(
+    "register_gaps",
+    "one row per value the registers do not know (a standard, document or agency), for a maintainer to add",
+    C("register", "VARCHAR", "Register to extend: standards/documents (citations) or agencies (units, suppliers).", False),
+    C("status", "VARCHAR", "unknown, or near_match (a citation close to a registered title).", False),
+    C("value", "VARCHAR", "The code, title or name as written.", False),
+    C("occurrences", "INTEGER", "How many records cite or name it.", False),
+    C("record_table", "VARCHAR", "Table of the records.", False),
+    C("example_record_id", "VARCHAR", "One record that cites or names it.", False),
+)
+
+table(
     "runs",
     "one row per refresh",
     C("run_id", "VARCHAR", "Identifier of the refresh (UTC start time and a random suffix).", False),
