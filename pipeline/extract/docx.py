@@ -54,26 +54,15 @@ def cell_text(tc: etree._Element) -> str:
     return clean_text("\n".join(paragraph_text(p) for p in tc.iter(f"{_W}p")))
 
 
-def _row_cells(tr: etree._Element) -> list[etree._Element]:
-    """Cells of a row, including those wrapped in content controls or custom XML."""
+def _children(el: etree._Element, tag: str) -> list[etree._Element]:
+    """Child rows (tag "tr") or cells ("tc"), including those wrapped in content controls or custom XML."""
     out = []
-    for child in tr:
-        tag = etree.QName(child).localname
-        if tag == "tc":
+    for child in el:
+        name = etree.QName(child).localname
+        if name == tag:
             out.append(child)
-        elif tag in ("sdt", "customXml"):
-            out.extend(child.iter(f"{_W}tc"))
-    return out
-
-
-def _table_rows(tbl: etree._Element) -> list[etree._Element]:
-    out = []
-    for child in tbl:
-        tag = etree.QName(child).localname
-        if tag == "tr":
-            out.append(child)
-        elif tag in ("sdt", "customXml"):
-            out.extend(child.iter(f"{_W}tr"))
+        elif name in ("sdt", "customXml"):
+            out.extend(child.iter(f"{_W}{tag}"))
     return out
 
 
@@ -83,11 +72,11 @@ def table_to_grid(tbl: etree._Element, table_index: int) -> Grid:
     warnings: list[str] = []
     placed: list[dict] = []  # origin cells: row, col, colspan, text, locator
     owner: dict[tuple[int, int], int] = {}  # grid position -> index into placed
-    rows = _table_rows(tbl)
+    rows = _children(tbl, "tr")
     for r, tr in enumerate(rows):
         tr_pr = tr.find(f"{_W}trPr")
         c = _int(tr_pr.find(f"{_W}gridBefore") if tr_pr is not None else None, 0)
-        for tc in _row_cells(tr):
+        for tc in _children(tr, "tc"):
             tc_pr = tc.find(f"{_W}tcPr")
             span = max(1, _int(tc_pr.find(f"{_W}gridSpan") if tc_pr is not None else None, 1))
             vmerge = tc_pr.find(f"{_W}vMerge") if tc_pr is not None else None
