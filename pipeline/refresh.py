@@ -16,6 +16,7 @@ import duckdb
 from . import __version__
 from .assemble import Previous, results_to_tables
 from .config import DEFAULT_FORMAT_PREFERENCE, REVIEWS_DIR, STAGING_DIR
+from .cache import ResultCache
 from .derive import tables_to_derived
 from .errors import GateFailed, LoadFailed
 from .fingerprint import build_fingerprint, code_fingerprint
@@ -37,6 +38,7 @@ class RefreshSummary:
     files_new: int = 0
     files_unchanged: int = 0
     files_failed: int = 0
+    files_cached: int = 0
     notices: int = 0
     notices_new: int = 0
     notices_unchanged: int = 0
@@ -50,7 +52,8 @@ class RefreshSummary:
         out = [
             f"status: {self.status}",
             f"notices seen {self.notices} / new {self.notices_new} / unchanged {self.notices_unchanged} / failed {self.notices_failed}",
-            f"files seen {self.files_seen} / new {self.files_new} / unchanged {self.files_unchanged} / failed {self.files_failed}",
+            f"files seen {self.files_seen} / new {self.files_new} / unchanged {self.files_unchanged} / failed {self.files_failed}"
+            f" (extraction reused for {self.files_cached})",
         ]
         if self.rows:
             out.append("rows loaded: " + ", ".join(f"{k} {v}" for k, v in self.rows.items()))
@@ -74,21 +77,37 @@ def path_to_result(raw_dir: Path, path: Path) -> FileResult:
     return raw_file_to_result(raw, data)
 
 
-def extract_all(raw_dir: Path, progress: Progress = _quiet, workers: int | None = None) -> list[FileResult]:
-    """Run the file stages on every raw file, on every core; failures are recorded, never raised."""
+def extract_all(raw_dir: Path, progress: Progress = _quiet, workers: int | None = None,
+                cache: ResultCache | None = None, hashes: dict[str, str] | None = None) -> list[FileResult]:
+    """Run the file stages on every raw file not in the cache, on every core; failures are recorded, never raised."""
     paths = list_raw_files(raw_dir)
+    hashes = hashes or {p.name: read_raw_file(raw_dir, p)[0].sha256 for p in paths}
+    keys = {p.name: ResultCache.key(raw_dir, p, hashes[p.name]) for p in paths}
+    results: dict[str, FileResult] = {}
+    if cache is not None:
+        for p in paths:
+            if (hit := cache.get(keys[p.name])) is not None:
+                hit.cached = True
+                results[p.name] = hit
+    todo = [p for p in paths if p.name not in results]
     workers = workers or os.cpu_count() or 1
-    if workers > 1 and len(paths) >= PARALLEL_MIN_FILES:
+    if workers > 1 and len(todo) >= PARALLEL_MIN_FILES:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            produced = pool.map(path_to_result, [raw_dir] * len(paths), paths, chunksize=8)
-            return [_reported(result, progress) for result in produced]
-    return [_reported(path_to_result(raw_dir, path), progress) for path in paths]
+            results.update(zip((p.name for p in todo), pool.map(path_to_result, [raw_dir] * len(todo), todo,
+                                                                 chunksize=8)))
+    else:
+        results.update((p.name, path_to_result(raw_dir, p)) for p in todo)
+    if cache is not None:
+        for p in todo:
+            cache.put(keys[p.name], results[p.name])
+    return [_reported(results[p.name], progress) for p in paths]
 
 
 def _reported(result: FileResult, progress: Progress) -> FileResult:
     """Print one file's outcome as a progress line and pass the result on."""
     detail = ", ".join(f"{k} {len(v)}" for k, v in result.records.items() if k != "cell_lineage")
     progress("extract", f"{result.raw.path}: {result.raw.format or '?'} {result.status}"
+             + (" (cached)" if result.cached else "")
              + (f" ({detail})" if detail else "") + (f" - {result.reason}" if result.reason else ""))
     return result
 
@@ -122,7 +141,9 @@ def refresh(
         return RefreshSummary("unchanged", files_seen=len(paths), files_unchanged=len(paths),
                               notices=notices, notices_unchanged=notices)
 
-    results = extract_all(raw_dir, progress)
+    cache = ResultCache(staging_dir.parent / "extract-cache", code)
+    cache.prune()
+    results = extract_all(raw_dir, progress, cache=cache, hashes=dict(raw_hashes))
     progress("assemble", f"{len(results)} file(s) into warehouse tables")
     tables, findings = results_to_tables(results, Previous(ingested_at=known), now, preference)
     tables, stale = tables_to_derived(tables, findings, reviews_dir=reviews_dir, previous_reviews=previous_rows(warehouse, "reviews"))
@@ -132,6 +153,7 @@ def refresh(
         files_new=new,
         files_unchanged=len(results) - new,
         files_failed=sum(r.status == "failed" for r in results),
+        files_cached=sum(r.cached for r in results),
         **notice_counts(results, known),
         rows={k: len(v) for k, v in sorted(tables.items())},
         failures=[r.reason or "" for r in results if r.status == "failed"],

@@ -37,6 +37,7 @@ class FileResult:
     records: dict[str, list[dict]] = field(default_factory=dict)
     findings: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    cached: bool = False  # taken from the extraction cache, not extracted in this run
 
     @property
     def meta(self) -> dict | None:
