@@ -67,6 +67,9 @@ def test_bench_prints_ratios():
     r = make("bench", "BENCH_ARGS=--quick")
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r"HTML page -> tidy rows .* pandas\.read_html .* ratio +\d+\.\d+x", r.stdout), r.stdout
+    assert re.search(r"PDF -> tidy rows .* pdfplumber\.extract_tables .* ratio +\d+\.\d+x", r.stdout), r.stdout
+    assert re.search(r"refresh of 20 synthetic notices: full .* no-op/full +\d+\.\d+%", r.stdout), r.stdout
+    assert "one notice added (other extractions cached)" in r.stdout
 
 
 def test_dictionary_regenerates_the_committed_file():
