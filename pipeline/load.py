@@ -103,34 +103,36 @@ def publish(built: Path, warehouse: Path) -> None:
         os.close(dfd)
 
 
-def read_build_info(warehouse: Path) -> dict[str, str]:
-    """Return the published warehouse's build_info, or {} when there is none or it is unreadable."""
+def query_published(warehouse: Path, sql: str) -> list[dict]:
+    """Run a query on the published warehouse read-only; [] when it is absent, unreadable or lacks the table."""
     if not warehouse.exists():
-        return {}
+        return []
     try:
         con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            cur = con.execute(sql)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+        finally:
+            con.close()
     except duckdb.Error:
-        return {}
-    try:
-        return dict(con.execute("SELECT key, value FROM build_info").fetchall())
-    except duckdb.Error:
-        return {}
-    finally:
-        con.close()
+        return []
+
+
+def read_build_info(warehouse: Path) -> dict[str, str]:
+    """Return the published warehouse's build_info, or {} when there is none or it is unreadable."""
+    return {r["key"]: r["value"] for r in query_published(warehouse, "SELECT key, value FROM build_info")}
 
 
 def read_ingested_at(warehouse: Path) -> dict[str, dt.datetime]:
     """Return raw sha256 -> first load time from the published warehouse."""
-    if not warehouse.exists():
-        return {}
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-        try:
-            return dict(con.execute("SELECT raw_sha256, min(ingested_at) FROM raw_files GROUP BY 1").fetchall())
-        finally:
-            con.close()
-    except duckdb.Error:
-        return {}
+    rows = query_published(warehouse, "SELECT raw_sha256, min(ingested_at) AS t FROM raw_files GROUP BY 1")
+    return {r["raw_sha256"]: r["t"] for r in rows}
+
+
+def read_previous_rows(warehouse: Path, table: str) -> list[dict]:
+    """Read a table of the published warehouse (history carried into the new build); [] when absent."""
+    return query_published(warehouse, f'SELECT * FROM "{table}"')
 
 
 def temp_path_for(warehouse: Path) -> Path:

@@ -21,8 +21,8 @@ from .derive import tables_to_derived
 from .errors import GateFailed, LoadFailed
 from .fingerprint import build_fingerprint, code_fingerprint
 from .gate import GateResult, run_gate
-from .load import (build_database, publish, read_build_info, read_ingested_at, remove_stale_builds, temp_path_for,
-                   write_staging)
+from .load import (build_database, publish, read_build_info, read_ingested_at, read_previous_rows,
+                   remove_stale_builds, temp_path_for, write_staging)
 from .rawstore import list_raw_files, read_raw_file
 from .stages import FileResult, raw_file_to_result
 
@@ -146,7 +146,7 @@ def refresh(
     results = extract_all(raw_dir, progress, cache=cache, hashes=dict(raw_hashes))
     progress("assemble", f"{len(results)} file(s) into warehouse tables")
     tables, findings = results_to_tables(results, Previous(ingested_at=known), now, preference)
-    tables, stale = tables_to_derived(tables, findings, reviews_dir=reviews_dir, previous_reviews=previous_rows(warehouse, "reviews"))
+    tables, stale = tables_to_derived(tables, findings, reviews_dir=reviews_dir, previous_reviews=read_previous_rows(warehouse, "reviews"))
     summary = RefreshSummary(
         "published",
         files_seen=len(results),
@@ -163,8 +163,8 @@ def refresh(
            f"e.g. {g['record_table']} {g['example_record_id']}" for g in tables.get("register_gaps", [])],
     )
     run = run_row(now, summary, fingerprint)
-    tables["fetches"] = previous_rows(warehouse, "fetches") + [{"run_id": run["run_id"], **f} for f in fetched or []]
-    tables["runs"] = sorted(previous_rows(warehouse, "runs"), key=lambda r: r["started_at"]) + [
+    tables["fetches"] = read_previous_rows(warehouse, "fetches") + [{"run_id": run["run_id"], **f} for f in fetched or []]
+    tables["runs"] = sorted(read_previous_rows(warehouse, "runs"), key=lambda r: r["started_at"]) + [
         run]
     progress("stage", f"writing Parquet to {staging_dir}")
     write_staging(tables, staging_dir)
@@ -213,24 +213,6 @@ def notice_counts(results: list[FileResult], known: dict) -> dict[str, int]:
     new = sum(any(f.raw.sha256 not in known for f in files) for files in by_notice.values())
     return {"notices": len(by_notice), "notices_new": new, "notices_unchanged": len(by_notice) - new,
             "notices_failed": failed}
-
-
-def previous_rows(warehouse: Path, table: str) -> list[dict]:
-    """Read a table of the published warehouse (history carried into the new build); [] when absent."""
-    import duckdb
-
-    if not warehouse.exists():
-        return []
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-        try:
-            cur = con.execute(f'SELECT * FROM "{table}"')
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
-        finally:
-            con.close()
-    except duckdb.Error:
-        return []
 
 
 def run_row(now: dt.datetime, s: RefreshSummary, fingerprint: str) -> dict:
