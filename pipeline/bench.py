@@ -99,11 +99,7 @@ def pdfplumber_extract_tables(data: bytes) -> list:
         return [t for page in pdf.pages for t in page.extract_tables()]
 
 
-def bench_pdf(raw_dir: Path, repeat: int) -> Comparison | None:
-    try:
-        import pipeline.extract.pdf  # noqa: F401
-    except ImportError:
-        return None
+def bench_pdf(raw_dir: Path, repeat: int) -> Comparison:
     data = (raw_dir / LIST_PDF).read_bytes()
     assert len(pdf_to_provisions(data)) == 52, "the PDF path must give the 52 rows it is timed on"
     return Comparison("PDF -> tidy rows", best_of(lambda: pdf_to_provisions(data), repeat),
@@ -166,9 +162,7 @@ def main(argv: list[str] | None = None) -> list[Comparison]:
     parser.add_argument("--corpus", type=int, default=1000, help="synthetic notices for full vs no-op refresh")
     args = parser.parse_args(argv)
     repeat = 2 if args.quick else args.repeat
-    results = [bench_html(args.raw, repeat)]
-    if (pdf := bench_pdf(args.raw, max(1, repeat // 4))) is not None:
-        results.append(pdf)
+    results = [bench_html(args.raw, repeat), bench_pdf(args.raw, max(1, repeat // 4))]
     for c in results:
         print(c.line(), flush=True)
     print(bench_corpus(args.raw, 20 if args.quick else args.corpus).line())

@@ -56,6 +56,7 @@ class FileResult:
 def html_file_to_extracted(data: bytes, file: str) -> Extracted:
     """Decode a page, read its metadata through the site profiles, and build its grids and blocks."""
     from .decode import decode_bytes
+    from .extract.blocks import html_to_blocks
     from .extract.html import html_to_grids, parse_html
     from .meta import html_to_notice_meta, load_site_profiles
 
@@ -64,28 +65,17 @@ def html_file_to_extracted(data: bytes, file: str) -> Extracted:
     return Extracted(
         meta=html_to_notice_meta(doc, load_site_profiles()),
         grids=html_to_grids(doc),
-        blocks=_html_blocks(doc),
+        blocks=html_to_blocks(doc),
         decoded_as=how,
     )
 
 
-def _html_blocks(doc) -> list:
-    try:
-        from .extract.blocks import html_to_blocks
-    except ImportError:  # text-block extraction not installed in this build
-        return []
-    return html_to_blocks(doc)
-
-
 def pdf_file_to_extracted(data: bytes, file: str) -> Extracted:
     """Read a PDF's tables (stitched across pages) and its text blocks."""
+    from .extract.blocks import pdf_to_blocks
     from .extract.pdf import pdf_to_grids
 
     grids = pdf_to_grids(data, file=file)
-    try:
-        from .extract.blocks import pdf_to_blocks
-    except ImportError:
-        return Extracted(grids=grids)
     return Extracted(grids=grids, blocks=pdf_to_blocks(data, file=file) if not grids else [])
 
 
@@ -132,18 +122,14 @@ def blocks_to_records(result: FileResult, notice_id: str) -> None:
     """Read structured text (task lists) when the file had no recognized table."""
     if not result.extracted.blocks:
         return
-    try:
-        from .tasks import blocks_to_tasks
-    except ImportError:
-        return
-    from .errors import PipelineError as _PE
+    from .tasks import blocks_to_tasks
 
     try:
         extraction = blocks_to_tasks(
             result.extracted.blocks, notice_id=notice_id, raw_file=result.raw.path,
             raw_sha256=result.raw.sha256, source_format=result.raw.format,
         )
-    except _PE as exc:
+    except PipelineError as exc:  # no task structure either: the caller reports the file as no_table
         result.warnings.append(str(exc))
         return
     _add_tasks(result, extraction)
