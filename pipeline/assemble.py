@@ -59,12 +59,10 @@ def choose_source(files: list[FileResult], table: str, preference: tuple[str, ..
     if not having:
         return None, []
     rank = {fmt: i for i, fmt in enumerate(preference)}
-    having.sort(key=lambda f: (rank.get(f.raw.format, len(rank)), -len(_retrieved(f)), _retrieved(f)))
+    best_fmt = min((f.raw.format for f in having), key=lambda fmt: rank.get(fmt, len(rank)))
     # Newest bytes of the preferred format win among versions of the same format.
-    best_fmt = having[0].raw.format
-    same = sorted((f for f in having if f.raw.format == best_fmt), key=lambda f: (_retrieved(f), f.raw.path))
-    chosen = same[-1]
-    return chosen, [f for f in having if f is not chosen and f.raw.format != best_fmt]
+    chosen = max((f for f in having if f.raw.format == best_fmt), key=lambda f: (_retrieved(f), f.raw.path))
+    return chosen, [f for f in having if f.raw.format != best_fmt]
 
 
 def notice_rows(notice_id: str, files: list[FileResult], previous: Previous, now: dt.datetime) -> list[dict]:
@@ -228,10 +226,8 @@ def cross_format_findings(table: str, chosen: FileResult, others: list[FileResul
     """Compare the kept records with the same notice's other formats; one finding per disagreeing cell."""
     if table != "service_provisions" or not others:
         return []
-    try:
-        from .agreement import compare_provision_sets
-    except ImportError:
-        return []
+    from .agreement import compare_provision_sets
+
     out = []
     for other in others:
         for finding in compare_provision_sets(chosen.records[table], other.records[table]):
