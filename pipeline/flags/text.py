@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from .base import Frames, lineage_index, provision_finding, settings
 
 _ITEM_STOP = "、,,;;。::()()《》"
+
+
+def pattern_matches(frames: Frames, columns: list[str], pattern: re.Pattern) -> Iterator[tuple[dict, str, re.Match]]:
+    """Yield (provision, column, match) for every match of the pattern in the given text columns."""
+    for p in frames.get("service_provisions", []):
+        for column in columns:
+            for m in pattern.finditer(p.get(column) or ""):
+                yield p, column, m
 
 
 def _enumeration_pattern(breakers: list[str], max_chars: int) -> re.Pattern:
@@ -22,15 +31,11 @@ def enumeration_broken(frames: Frames) -> list[dict]:
     pattern = _enumeration_pattern(cfg["breakers"], cfg["max_item_chars"])
     lineage = lineage_index(frames)
     out = []
-    for p in frames.get("service_provisions", []):
-        for column in cfg["columns"]:
-            text = p.get(column) or ""
-            for m in pattern.finditer(text):
-                evidence = m.group()
-                suggestion = f"{m.group('before')}、{m.group('after')}"
-                message = f"{m.group('breaker')} between list items {m.group('before')!r} and {m.group('after')!r} of a 、 list"
-                out.append(provision_finding("enumeration_broken", cfg["severity"], p, column, m.start(), m.end(),
-                                             evidence, suggestion, message, lineage))
+    for p, column, m in pattern_matches(frames, cfg["columns"], pattern):
+        suggestion = f"{m.group('before')}、{m.group('after')}"
+        message = f"{m.group('breaker')} between list items {m.group('before')!r} and {m.group('after')!r} of a 、 list"
+        out.append(provision_finding("enumeration_broken", cfg["severity"], p, column, m.start(), m.end(),
+                                     m.group(), suggestion, message, lineage))
     return out
 
 
@@ -46,11 +51,8 @@ def dangling_conjunction(frames: Frames) -> list[dict]:
     pattern = _dangling_pattern(cfg)
     lineage = lineage_index(frames)
     out = []
-    for p in frames.get("service_provisions", []):
-        for column in cfg["columns"]:
-            text = p.get(column) or ""
-            for m in pattern.finditer(text):
-                message = f"{m.group('conj')!r} joins nothing: the verb {m.group('verb')!r} follows it directly"
-                out.append(provision_finding("dangling_conjunction", cfg["severity"], p, column, m.start(), m.end(),
-                                             m.group(), m.group("after") + m.group("verb"), message, lineage))
+    for p, column, m in pattern_matches(frames, cfg["columns"], pattern):
+        message = f"{m.group('conj')!r} joins nothing: the verb {m.group('verb')!r} follows it directly"
+        out.append(provision_finding("dangling_conjunction", cfg["severity"], p, column, m.start(), m.end(),
+                                     m.group(), m.group("after") + m.group("verb"), message, lineage))
     return out
