@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .config import RAW_DIR
+from pipeline.config import RAW_DIR
 
 HTML_PAGE = "xm-mzj-2025-095.html"
 LIST_PDF = "xm-mzj-2025-095-list.pdf"
@@ -49,10 +49,10 @@ def best_of(fn: Callable[[], object], repeat: int) -> float:
 
 def html_page_to_provisions(data: bytes) -> list[dict]:
     """Our whole HTML path: decode, parse, grid, recognize, tidy rows."""
-    from .decode import decode_bytes
-    from .extract.html import html_to_grids, parse_html
-    from .normalize import grid_to_provisions
-    from .recognize import load_table_profiles, recognize_table
+    from pipeline.ingest.decode import decode_bytes
+    from pipeline.extract.html import html_to_grids, parse_html
+    from pipeline.kinds.provisions import grid_to_provisions
+    from pipeline.kinds.recognize import load_table_profiles, recognize_table
 
     text, _ = decode_bytes(data)
     rows: list[dict] = []
@@ -79,9 +79,9 @@ def bench_html(raw_dir: Path, repeat: int) -> Comparison:
 
 def pdf_to_provisions(data: bytes) -> list[dict]:
     """Our whole PDF path: stitched grids, recognize, tidy rows."""
-    from .extract.pdf import pdf_to_grids
-    from .normalize import grid_to_provisions
-    from .recognize import load_table_profiles, recognize_table
+    from pipeline.extract.pdf import pdf_to_grids
+    from pipeline.kinds.provisions import grid_to_provisions
+    from pipeline.kinds.recognize import load_table_profiles, recognize_table
 
     rows: list[dict] = []
     profiles = load_table_profiles()
@@ -127,8 +127,8 @@ def bench_corpus(raw_dir: Path, n: int) -> CorpusTiming:
     import importlib.util
     import tempfile
 
-    from .config import ROOT
-    from .refresh import refresh
+    from pipeline.config import ROOT
+    from pipeline.refresh import refresh
 
     spec = importlib.util.spec_from_file_location("make_corpus", ROOT / "scripts" / "make_corpus.py")
     corpus = importlib.util.module_from_spec(spec)

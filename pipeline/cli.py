@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from .config import DEFAULT_FORMAT_PREFERENCE, RAW_DIR, STAGING_DIR, SUPPORTED_FORMATS, WAREHOUSE_FILE
-from .errors import PipelineError
+from pipeline.config import DEFAULT_FORMAT_PREFERENCE, RAW_DIR, STAGING_DIR, SUPPORTED_FORMATS, WAREHOUSE_FILE
+from pipeline.errors import PipelineError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="policy-tables: notices into a DuckDB warehouse.")
 console = Console(highlight=False, soft_wrap=True)
@@ -36,7 +36,7 @@ def refresh(
                                help="Formats in order of preference when a notice has its table in several."),
 ) -> None:
     """Fetch new notices (sources register or --source), then build the warehouse from raw/ and publish it."""
-    from .refresh import refresh as run_refresh
+    from pipeline.refresh import refresh as run_refresh
 
     if not raw.is_dir():
         err.print(f"[red]error:[/] raw folder {raw} does not exist (hint: pass --raw DIR)")
@@ -61,8 +61,8 @@ def refresh(
 
 def _fetch(raw: Path, urls: list[str], state_file: Path | None) -> list[dict]:
     """Fetch the register's sources (or the given URLs) into raw/; failures are reported, never fatal."""
-    from .config import FETCH_STATE_FILE
-    from .fetch import fetch_sources, load_register, source_from_url
+    from pipeline.config import FETCH_STATE_FILE
+    from pipeline.fetch import fetch_sources, load_register, source_from_url
 
     register = load_register()
     sources = [source_from_url(u, register=register) for u in urls] or register.sources
@@ -86,7 +86,7 @@ def load(
     """Load existing staging Parquet into a new warehouse, gate it and publish it."""
     import datetime as dt
 
-    from .refresh import publish_staging
+    from pipeline.refresh import publish_staging
 
     try:
         result = publish_staging(staging, warehouse, {"fingerprint": "", "built_at": dt.datetime.now().isoformat()},
@@ -105,7 +105,7 @@ def sql(
     limit: int = typer.Option(50, "--limit", help="Rows to print at most."),
 ) -> None:
     """Run analyst SQL on a read-only connection and print the result."""
-    from .query import connect_readonly
+    from pipeline.serve.query import connect_readonly
 
     con = connect_readonly(warehouse)
     try:
@@ -123,8 +123,8 @@ def report(
     out: Path = typer.Option(Path("reports"), "--out", help="Folder for the report; entry index.html."),
 ) -> None:
     """Write the QA report: GX Data Docs plus the findings page from dq_flags."""
-    from .query import NoWarehouse
-    from .report import write_report
+    from pipeline.serve.query import NoWarehouse
+    from pipeline.report import write_report
 
     try:
         index = write_report(warehouse, out)
@@ -137,7 +137,7 @@ def report(
 @app.command()
 def dictionary(out: Path = typer.Option(Path("docs/data_dictionary.md"), "--out")) -> None:
     """Write the data dictionary generated from the schema."""
-    from .dictionary import render_dictionary
+    from pipeline.warehouse.dictionary import render_dictionary
 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_dictionary(), encoding="utf-8")

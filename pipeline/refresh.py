@@ -13,18 +13,18 @@ from typing import Callable
 
 import duckdb
 
-from . import __version__
-from .assemble import Previous, results_to_tables
-from .config import DEFAULT_FORMAT_PREFERENCE, REVIEWS_DIR, STAGING_DIR
-from .cache import ResultCache
-from .derive import tables_to_derived
-from .errors import GateFailed, LoadFailed
-from .fingerprint import build_fingerprint, code_fingerprint
-from .gate import GateResult, run_gate
-from .load import (build_database, publish, read_build_info, read_ingested_at, read_previous_rows,
+from pipeline import __version__
+from pipeline.warehouse.assemble import Previous, results_to_tables
+from pipeline.config import DEFAULT_FORMAT_PREFERENCE, REVIEWS_DIR, STAGING_DIR
+from pipeline.warehouse.cache import ResultCache
+from pipeline.derive.corpus import tables_to_derived
+from pipeline.errors import GateFailed, LoadFailed
+from pipeline.warehouse.fingerprint import build_fingerprint, code_fingerprint
+from pipeline.warehouse.gate import GateResult, run_gate
+from pipeline.warehouse.load import (build_database, publish, read_build_info, read_ingested_at, read_previous_rows,
                    remove_stale_builds, temp_path_for, write_staging)
-from .rawstore import list_raw_files, read_raw_file
-from .stages import FileResult, raw_file_to_result
+from pipeline.ingest.rawstore import list_raw_files, read_raw_file
+from pipeline.stages import FileResult, raw_file_to_result
 
 Progress = Callable[[str, str], None]  # (stage, message)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass, field
 
-from .errors import PipelineError
-from .formats import detect_format
-from .model import Grid, RawFile
-from .recognize import load_table_profiles, recognize_table
+from pipeline.errors import PipelineError
+from pipeline.ingest.formats import detect_format
+from pipeline.model import Grid, RawFile
+from pipeline.kinds.recognize import load_table_profiles, recognize_table
 
 
 @dataclass
@@ -55,10 +55,10 @@ class FileResult:
 
 def html_file_to_extracted(data: bytes, file: str) -> Extracted:
     """Decode a page, read its metadata through the site profiles, and build its grids and blocks."""
-    from .decode import decode_bytes
-    from .extract.blocks import html_to_blocks
-    from .extract.html import html_to_grids, parse_html
-    from .meta import html_to_notice_meta, load_site_profiles
+    from pipeline.ingest.decode import decode_bytes
+    from pipeline.extract.blocks import html_to_blocks
+    from pipeline.extract.html import html_to_grids, parse_html
+    from pipeline.meta.page import html_to_notice_meta, load_site_profiles
 
     text, how = decode_bytes(data, file=file)
     doc = parse_html(text)
@@ -72,8 +72,8 @@ def html_file_to_extracted(data: bytes, file: str) -> Extracted:
 
 def pdf_file_to_extracted(data: bytes, file: str) -> Extracted:
     """Read a PDF's tables (stitched across pages) and its text blocks."""
-    from .extract.blocks import pdf_to_blocks
-    from .extract.pdf import pdf_to_grids
+    from pipeline.extract.blocks import pdf_to_blocks
+    from pipeline.extract.pdf import pdf_to_grids
 
     grids = pdf_to_grids(data, file=file)
     return Extracted(grids=grids, blocks=pdf_to_blocks(data, file=file) if not grids else [])
@@ -81,7 +81,7 @@ def pdf_file_to_extracted(data: bytes, file: str) -> Extracted:
 
 def docx_file_to_extracted(data: bytes, file: str) -> Extracted:
     """Read a Word document's tables."""
-    from .extract.docx import docx_to_grids
+    from pipeline.extract.docx import docx_to_grids
 
     return Extracted(grids=docx_to_grids(data, file=file))
 
@@ -92,7 +92,7 @@ EXTRACTORS = {"html": html_file_to_extracted, "pdf": pdf_file_to_extracted, "doc
 # --- normalize: one function per target table -----------------------------------------------------
 
 def _provisions(result: FileResult, grid: Grid, rec, notice_id: str) -> None:
-    from .normalize import grid_to_provision_records
+    from pipeline.kinds.provisions import grid_to_provision_records
 
     rows, lineage = grid_to_provision_records(
         grid, rec, notice_id=notice_id, raw_file=result.raw.path, raw_sha256=result.raw.sha256
@@ -102,7 +102,7 @@ def _provisions(result: FileResult, grid: Grid, rec, notice_id: str) -> None:
 
 
 def _tasks_from_grid(result: FileResult, grid: Grid, rec, notice_id: str) -> None:
-    from .tasks import grid_to_tasks
+    from pipeline.kinds.tasks import grid_to_tasks
 
     _add_tasks(result, grid_to_tasks(grid, rec, notice_id=notice_id, raw_file=result.raw.path,
                                      raw_sha256=result.raw.sha256))
@@ -122,7 +122,7 @@ def blocks_to_records(result: FileResult, notice_id: str) -> None:
     """Read structured text (task lists) when the file had no recognized table."""
     if not result.extracted.blocks:
         return
-    from .tasks import blocks_to_tasks
+    from pipeline.kinds.tasks import blocks_to_tasks
 
     try:
         extraction = blocks_to_tasks(

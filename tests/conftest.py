@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.decode import decode_bytes
+from pipeline.ingest.decode import decode_bytes
 from pipeline.extract.html import html_to_grids, parse_html
-from pipeline.normalize import grid_to_provision_records
-from pipeline.recognize import load_table_profiles, recognize_table
+from pipeline.kinds.provisions import grid_to_provision_records
+from pipeline.kinds.recognize import load_table_profiles, recognize_table
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "raw"

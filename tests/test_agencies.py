@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.agencies import RegisterError, load_agency_register, resolve_unit
-from pipeline.tasks import blocks_to_tasks
+from pipeline.registers.agencies import RegisterError, load_agency_register, resolve_unit
+from pipeline.kinds.tasks import blocks_to_tasks
 from pipeline.extract.blocks import Block
 
 

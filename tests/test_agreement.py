@@ -6,12 +6,12 @@ import dataclasses
 
 import pytest
 
-from pipeline.agreement import TEXT_COLUMNS, compare_provision_sets
+from pipeline.derive.agreement import TEXT_COLUMNS, compare_provision_sets
 from pipeline.extract.docx import docx_to_grids
 from pipeline.extract.pdf import pdf_to_grids
 from pipeline.model import Grid
-from pipeline.normalize import grid_to_provisions
-from pipeline.recognize import load_table_profiles, recognize_table
+from pipeline.kinds.provisions import grid_to_provisions
+from pipeline.kinds.recognize import load_table_profiles, recognize_table
 from tests.conftest import RAW
 
 NOTICE = "厦民〔2025〕95号"

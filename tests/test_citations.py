@@ -6,9 +6,9 @@ from collections import defaultdict
 
 import pytest
 
-from pipeline.citations import citations_to_register_gaps, provisions_to_citations, standard_text_to_citations
-from pipeline.schema import TABLES
-from pipeline.standards import Document, Registers, Standard, load_registers, match_title, normalize_code
+from pipeline.derive.citations import citations_to_register_gaps, provisions_to_citations, standard_text_to_citations
+from pipeline.warehouse.schema import TABLES
+from pipeline.registers.standards import Document, Registers, Standard, load_registers, match_title, normalize_code
 
 N = "厦民〔2025〕95号"
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.decode import canonical_charset, decode_bytes, mojibake_score
+from pipeline.ingest.decode import canonical_charset, decode_bytes, mojibake_score
 from pipeline.errors import DecodeError, EmptyInput
 
 ROOT = Path(__file__).resolve().parent.parent

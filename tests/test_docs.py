@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from pipeline.dictionary import render_dictionary
+from pipeline.warehouse.dictionary import render_dictionary
 from pipeline.refresh import refresh
 from tests.conftest import ROOT
 from tests.test_refresh import copy_raw
@@ -36,7 +36,7 @@ def warehouse(tmp_path_factory):
 
 @pytest.mark.parametrize("sql, expected", EXAMPLES, ids=[f"example{i + 1}" for i in range(len(EXAMPLES))])
 def test_readme_example_output_is_real(sql, expected, warehouse):
-    from pipeline.query import connect_readonly
+    from pipeline.serve.query import connect_readonly
 
     con = connect_readonly(warehouse)
     try:

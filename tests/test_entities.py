@@ -6,14 +6,14 @@ from collections import Counter
 
 import pytest
 
-from pipeline.entities import (
+from pipeline.derive.entities import (
     agency_resolver,
     population_text_to_groups,
     provisions_to_populations,
     provisions_to_suppliers,
     supplier_text_to_suppliers,
 )
-from pipeline.schema import TABLES
+from pipeline.warehouse.schema import TABLES
 
 N = "厦民〔2025〕95号"
 

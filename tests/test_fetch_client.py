@@ -22,7 +22,7 @@ from pipeline.fetch.errors import (  # noqa: E402
     TooLarge,
     TruncatedBody,
 )
-from pipeline.fetch_settings import FetchSettings, SettingsError  # noqa: E402
+from pipeline.fetch.settings import FetchSettings, SettingsError  # noqa: E402
 
 FAST = FetchSettings(user_agent="policy-tables-test/1", connect_timeout_s=1.0, read_timeout_s=0.3,
                      total_timeout_s=5.0, retries=2, backoff_base_s=0.01, backoff_max_s=0.05, min_interval_s=0.0,

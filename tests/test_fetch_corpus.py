@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import make_corpus  # noqa: E402
 
-from pipeline.decode import decode_bytes  # noqa: E402
+from pipeline.ingest.decode import decode_bytes  # noqa: E402
 from pipeline.extract.html import html_to_grids, parse_html  # noqa: E402
 
 RAW = ROOT / "raw"

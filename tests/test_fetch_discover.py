@@ -133,7 +133,7 @@ def test_robots_rules_per_rfc_9309():
     ("xm-gov-2009-254.html", "text/html; charset=ISO-8859-1"),  # a server default that is wrong
 ])
 def test_page_text_reads_pages_as_the_full_decoder_does(name, content_type):
-    from pipeline.decode import decode_bytes
+    from pipeline.ingest.decode import decode_bytes
     from pipeline.fetch.discover import page_text
 
     data = (RAW / name).read_bytes()

@@ -17,7 +17,7 @@ from loopback import Route  # noqa: E402
 
 from pipeline.fetch import FetchReport, Source, fetch_sources, load_register  # noqa: E402
 from pipeline.fetch.client import default_client  # noqa: E402
-from pipeline.fetch_settings import FetchSettings  # noqa: E402
+from pipeline.fetch.settings import FetchSettings  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=timezone.utc)
 FAST = FetchSettings(user_agent="policy-tables-test/1", connect_timeout_s=1.0, read_timeout_s=0.3,

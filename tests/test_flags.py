@@ -8,9 +8,9 @@ import hashlib
 import pytest
 
 from tests.conftest import HTML_2009, RAW
-from pipeline.citations import provisions_to_citations
-from pipeline.decode import decode_bytes
-from pipeline.entities import provisions_to_populations, provisions_to_suppliers
+from pipeline.derive.citations import provisions_to_citations
+from pipeline.ingest.decode import decode_bytes
+from pipeline.derive.entities import provisions_to_populations, provisions_to_suppliers
 from pipeline.extract.blocks import html_to_blocks
 from pipeline.extract.docx import docx_to_grids
 from pipeline.extract.html import parse_html
@@ -30,12 +30,12 @@ from pipeline.flags import (
     standard_year_differs,
     supplier_wording_differs,
 )
-from pipeline.load import rows_to_arrow
-from pipeline.normalize import grid_to_provisions
-from pipeline.recognize import load_table_profiles, recognize_table
-from pipeline.schema import TABLES
-from pipeline.standards import Registers, Standard, load_registers
-from pipeline.tasks import blocks_to_tasks
+from pipeline.warehouse.load import rows_to_arrow
+from pipeline.kinds.provisions import grid_to_provisions
+from pipeline.kinds.recognize import load_table_profiles, recognize_table
+from pipeline.warehouse.schema import TABLES
+from pipeline.registers.standards import Registers, Standard, load_registers
+from pipeline.kinds.tasks import blocks_to_tasks
 
 N = "厦民〔2025〕95号"
 

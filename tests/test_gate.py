@@ -14,11 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.errors import GateFailed
-from pipeline.expectations import SEVERITIES, Spec, Suite, SuiteError, load_suites, read_suite_file, spec_to_expectation
-from pipeline.gate import Outcome, outcomes_to_gate, row_key_sql, run_gate, validate_warehouse
-from pipeline.load import build_database, write_staging
+from pipeline.warehouse.expectations import SEVERITIES, Spec, Suite, SuiteError, load_suites, read_suite_file, spec_to_expectation
+from pipeline.warehouse.gate import Outcome, outcomes_to_gate, row_key_sql, run_gate, validate_warehouse
+from pipeline.warehouse.load import build_database, write_staging
 from pipeline.refresh import publish_staging, refresh
-from pipeline.schema import TABLES
+from pipeline.warehouse.schema import TABLES
 from tests.conftest import ROOT
 from tests.test_refresh import copy_raw
 

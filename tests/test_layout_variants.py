@@ -24,7 +24,7 @@ def test_layout_gives_identical_tidy_rows(layout, provisions_2025):
 
 
 def test_section_rows_carry_their_category_and_are_not_data(provisions_2025):
-    from pipeline.recognize import load_table_profiles, recognize_table
+    from pipeline.kinds.recognize import load_table_profiles, recognize_table
     from tests.conftest import html_grids
 
     grid = html_grids(LAYOUTS["section-rows-instead-of-category-column"](provisions_2025).encode())[0]

@@ -139,7 +139,7 @@ def test_failed_gate_keeps_the_published_warehouse_byte_for_byte(built, tmp_path
     before = copy.read_bytes()
     reader = duckdb.connect(str(copy), read_only=True)  # an analyst holding the old file
     from pipeline import refresh as refresh_module
-    from pipeline.gate import GateResult
+    from pipeline.warehouse.gate import GateResult
 
     monkeypatch.setattr(refresh_module, "run_gate", lambda path: GateResult(False, ["forced failure"]))
     with pytest.raises(GateFailed, match="forced failure"):

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.expectations import load_suites
-from pipeline.load import build_database
+from pipeline.warehouse.expectations import load_suites
+from pipeline.warehouse.load import build_database
 from pipeline.refresh import refresh
 from pipeline.report import write_report
 from pipeline.report.findings import Finding, Source, evidence_span, highlight

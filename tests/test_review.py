@@ -8,12 +8,12 @@ import datetime as dt
 
 import pytest
 
-from pipeline.citations import provisions_to_citations
+from pipeline.derive.citations import provisions_to_citations
 from pipeline.config import REVIEWS_DIR
-from pipeline.entities import provisions_to_suppliers
+from pipeline.derive.entities import provisions_to_suppliers
 from pipeline.flags import build_dq_flags, collect_findings
-from pipeline.load import rows_to_arrow
-from pipeline.review import (
+from pipeline.warehouse.load import rows_to_arrow
+from pipeline.flags.review import (
     DECISION_COLUMNS,
     ReviewFileError,
     apply_reviews,
@@ -23,7 +23,7 @@ from pipeline.review import (
     merge_review_history,
     read_decisions,
 )
-from pipeline.schema import TABLES
+from pipeline.warehouse.schema import TABLES
 
 N = "厦民〔2025〕95号"
 

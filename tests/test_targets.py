@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.decode import decode_bytes
+from pipeline.ingest.decode import decode_bytes
 from pipeline.extract.blocks import html_to_blocks
 from pipeline.extract.html import parse_html
-from pipeline.targets import tasks_to_targets, text_to_targets
+from pipeline.derive.targets import tasks_to_targets, text_to_targets
 from tests.test_tasks_html import HTML_2009, NOTICE, extract
 
 COLS = ("task_id", "target_year", "indicator", "scope", "comparator", "value", "unit", "value_text")

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.decode import decode_bytes
+from pipeline.ingest.decode import decode_bytes
 from pipeline.extract.blocks import Block, html_to_blocks
 from pipeline.extract.html import parse_html
-from pipeline.meta import html_to_notice_meta, load_site_profiles
-from pipeline.schema import TABLES
-from pipeline.tasks import NoStructureFound, TaskExtraction, blocks_to_tasks
+from pipeline.meta.page import html_to_notice_meta, load_site_profiles
+from pipeline.warehouse.schema import TABLES
+from pipeline.kinds.tasks import NoStructureFound, TaskExtraction, blocks_to_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML_2009 = ROOT / "raw" / "xm-gov-2009-254.html"
@@ -280,7 +280,7 @@ co = ["配合处室"]
 
 
 def test_a_new_outline_loads_by_editing_the_profile_file(tmp_path):
-    from pipeline.tasks import load_task_profiles
+    from pipeline.kinds.tasks import load_task_profiles
 
     path = tmp_path / "task_profiles.toml"
     path.write_text(OTHER_OUTLINE, encoding="utf-8")
@@ -298,7 +298,7 @@ def test_a_new_outline_loads_by_editing_the_profile_file(tmp_path):
 
 
 def test_a_profile_pattern_without_its_groups_is_refused(tmp_path):
-    from pipeline.tasks import load_task_profiles
+    from pipeline.kinds.tasks import load_task_profiles
 
     path = tmp_path / "bad.toml"
     path.write_text(OTHER_OUTLINE.replace("(?P<no>\\d+)", "\\d+"), encoding="utf-8")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.decode import decode_bytes
+from pipeline.ingest.decode import decode_bytes
 from pipeline.errors import CorruptFile, EmptyInput, NeedsOCR
 from pipeline.extract.blocks import html_to_blocks, join_wrapped, pdf_to_blocks
 from pipeline.extract.html import parse_html

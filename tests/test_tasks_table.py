@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.decode import decode_bytes
+from pipeline.ingest.decode import decode_bytes
 from pipeline.extract.html import html_to_grids, parse_html
-from pipeline.recognize import load_table_profiles, recognize_table
-from pipeline.schema import TABLES
-from pipeline.tasks import NoStructureFound, grid_to_tasks
+from pipeline.kinds.recognize import load_table_profiles, recognize_table
+from pipeline.warehouse.schema import TABLES
+from pipeline.kinds.tasks import NoStructureFound, grid_to_tasks
 from tests.test_tasks_html import EXPECTED_UNITS, NOTICE, units_by_task
 from tests.test_tasks_pdf import records
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from ..errors import CorruptFile, EmptyInput, GarbledText, NeedsOCR
-from ..text import clean_text, is_cjk, normalize_line
-from .html import BLOCK_TAGS
+from pipeline.errors import CorruptFile, EmptyInput, GarbledText, NeedsOCR
+from pipeline.text import clean_text, is_cjk, normalize_line
+from pipeline.extract.html import BLOCK_TAGS
 
 _SKIP_TAGS = frozenset({"script", "style", "head", "title", "noscript", "template"})
 _HIDDEN = re.compile(r"display\s*:\s*none", re.I)

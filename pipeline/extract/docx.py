@@ -12,9 +12,9 @@ import io
 
 from lxml import etree
 
-from ..errors import CorruptFile, EmptyInput
-from ..model import Cell, Grid
-from ..text import clean_text
+from pipeline.errors import CorruptFile, EmptyInput
+from pipeline.model import Cell, Grid
+from pipeline.text import clean_text
 
 STAGE = "extract"
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
-from ..errors import EmptyInput
-from ..model import Cell, Grid
-from ..text import clean_text
+from pipeline.errors import EmptyInput
+from pipeline.model import Cell, Grid
+from pipeline.text import clean_text
 
 # Elements whose start and end break the line inside a cell's text.
 BLOCK_TAGS = frozenset(

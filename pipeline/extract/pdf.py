@@ -29,9 +29,9 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from ..errors import CorruptFile, EmptyInput, GarbledText, NeedsOCR
-from ..model import Cell, Grid
-from ..text import is_cjk, join_lines, normalize_line, squash
+from pipeline.errors import CorruptFile, EmptyInput, GarbledText, NeedsOCR
+from pipeline.model import Cell, Grid
+from pipeline.text import is_cjk, join_lines, normalize_line, squash
 
 STAGE = "extract"
 _PAGE_NUMBER = re.compile(r"^[-—–_\s]*(第\s*)?\d+(\s*页)?(\s*[/／]\s*(共\s*)?\d+\s*页?)?[-—–_\s]*$")

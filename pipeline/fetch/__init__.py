@@ -5,10 +5,10 @@ Modules, in the order a refresh uses them: ``sources`` (the register), ``client`
 (atomic writes + sidecars), ``state`` (conditional-GET state), ``run`` (the orchestration), ``report``.
 """
 
-from .errors import FetchError, SourcesError
-from .report import OUTCOMES, FetchReport, UrlOutcome
-from .run import fetch_sources
-from .sources import Register, SiteProfile, Source, load_register, load_settings, load_sources, source_from_url
+from pipeline.fetch.errors import FetchError, SourcesError
+from pipeline.fetch.report import OUTCOMES, FetchReport, UrlOutcome
+from pipeline.fetch.run import fetch_sources
+from pipeline.fetch.sources import Register, SiteProfile, Source, load_register, load_settings, load_sources, source_from_url
 
 __all__ = [
     "OUTCOMES",

@@ -11,8 +11,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ..fetch_settings import FetchSettings
-from .errors import (
+from pipeline.fetch.settings import FetchSettings
+from pipeline.fetch.errors import (
     FetchError,
     FetchTimeout,
     HostNotAllowed,
@@ -22,7 +22,7 @@ from .errors import (
     TransportError,
     TruncatedBody,
 )
-from .robots import RobotsCache
+from pipeline.fetch.robots import RobotsCache
 
 KEPT_HEADERS = ("content-type", "etag", "last-modified", "content-length", "content-disposition")
 REDIRECTS = (301, 302, 303, 307, 308)

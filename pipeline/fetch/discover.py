@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from ..decode import declared_charsets, decode_bytes
-from ..errors import PipelineError
-from ..extract.html import element_text, parse_html
-from .errors import FetchError, LayoutChanged
-from .sources import SiteProfile
+from pipeline.ingest.decode import declared_charsets, decode_bytes
+from pipeline.errors import PipelineError
+from pipeline.extract.html import element_text, parse_html
+from pipeline.fetch.errors import FetchError, LayoutChanged
+from pipeline.fetch.sources import SiteProfile
 
 
 # Multi-byte charsets whose strict decoding rarely succeeds on bytes of another charset.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import PipelineError
+from pipeline.errors import PipelineError
 
 REGISTER = "pipeline/data/sources.toml"
 

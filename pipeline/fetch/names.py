@@ -13,8 +13,8 @@ from email.message import Message
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ..fetch_settings import RAW_EXTENSIONS
-from ..text import is_cjk
+from pipeline.fetch.settings import RAW_EXTENSIONS
+from pipeline.text import is_cjk
 
 MAX_STEM_BYTES = 120  # UTF-8 bytes; with slug, hash and ".json" the sidecar name stays under 255 bytes
 MAX_SLUG_CHARS = 60

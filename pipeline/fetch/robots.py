@@ -10,7 +10,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
-from .errors import FetchError, RobotsDisallowed, RobotsUnavailable
+from pipeline.fetch.errors import FetchError, RobotsDisallowed, RobotsUnavailable
 
 # fetch(url) -> (status code, body bytes); raises FetchError when there is no answer at all.
 RobotsFetch = Callable[[str], tuple[int, bytes]]

@@ -16,15 +16,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..fetch_settings import FetchSettings
-from .client import Fetched, Fetcher, default_client
-from .discover import listing_to_next_pages, listing_to_notice_urls, notice_to_attachments
-from .errors import FetchError, UnsupportedContent
-from .names import attachment_stem, extension_for, raw_name, sha256_hex, url_stem
-from .report import FetchReport, UrlOutcome
-from .sources import Source, load_settings
-from .state import FetchState
-from .store import known_hashes, read_sidecars, store_raw, store_sidecar, sweep_temp
+from pipeline.fetch.settings import FetchSettings
+from pipeline.fetch.client import Fetched, Fetcher, default_client
+from pipeline.fetch.discover import listing_to_next_pages, listing_to_notice_urls, notice_to_attachments
+from pipeline.fetch.errors import FetchError, UnsupportedContent
+from pipeline.fetch.names import attachment_stem, extension_for, raw_name, sha256_hex, url_stem
+from pipeline.fetch.report import FetchReport, UrlOutcome
+from pipeline.fetch.sources import Source, load_settings
+from pipeline.fetch.state import FetchState
+from pipeline.fetch.store import known_hashes, read_sidecars, store_raw, store_sidecar, sweep_temp
 
 log = logging.getLogger("pipeline.fetch")
 log.addHandler(logging.NullHandler())  # the report says it all; logging output is the CLI's choice

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..config import DATA
-from ..fetch_settings import FetchSettings
-from .errors import SourcesError
+from pipeline.config import DATA
+from pipeline.fetch.settings import FetchSettings
+from pipeline.fetch.errors import SourcesError
 
 SOURCES_FILE = DATA / "sources.toml"
 GENERIC_PROFILE = "generic"

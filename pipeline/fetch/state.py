@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .store import read_sidecars, write_atomic
+from pipeline.fetch.store import read_sidecars, write_atomic
 
 STATE_VERSION = 1
 

@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..config import PROVENANCE_DIRNAME
-from .names import path_inside, sha256_hex
+from pipeline.config import PROVENANCE_DIRNAME
+from pipeline.fetch.names import path_inside, sha256_hex
 
 TMP_PREFIX = ".fetch-"
 TMP_SUFFIX = ".part"

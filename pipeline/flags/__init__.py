@@ -6,13 +6,13 @@ task_units and, optionally, cell_lineage (for DOM/PDF locators), registers and r
 
 from __future__ import annotations
 
-from .agencies import agency_old_name
-from .base import FINDING_KEYS, load_rule_settings
-from .build import FLAG_COLUMNS, build_dq_flags, flag_id
-from .citations import citation_code_conflict, citation_title_near_match, standard_year_differs
-from .consistency import content_differs_between_populations, supplier_wording_differs
-from .items import empty_required, item_numbering
-from .text import dangling_conjunction, enumeration_broken
+from pipeline.flags.agencies import agency_old_name
+from pipeline.flags.base import FINDING_KEYS, load_rule_settings
+from pipeline.flags.build import FLAG_COLUMNS, build_dq_flags, flag_id
+from pipeline.flags.citations import citation_code_conflict, citation_title_near_match, standard_year_differs
+from pipeline.flags.consistency import content_differs_between_populations, supplier_wording_differs
+from pipeline.flags.items import empty_required, item_numbering
+from pipeline.flags.text import dangling_conjunction, enumeration_broken
 
 RULES = (
     standard_year_differs,

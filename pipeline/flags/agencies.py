@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Frames, cell_locator, lineage_index, settings
+from pipeline.flags.base import Frames, cell_locator, lineage_index, settings
 
 
 def _locate(row: dict, table: str, provisions: dict, lineage: dict) -> str:

@@ -7,7 +7,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
 
-from ..config import DATA
+from pipeline.config import DATA
 
 FINDING_KEYS = ("rule", "severity", "record_table", "record_id", "column_name", "evidence", "suggestion", "locator",
                 "notice_id", "raw_file", "raw_sha256")

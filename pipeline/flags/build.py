@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .base import FINDING_KEYS, SEVERITIES
+from pipeline.flags.base import FINDING_KEYS, SEVERITIES
 
 FLAG_COLUMNS = ("flag_id", "notice_id", "rule", "severity", "record_table", "record_id", "column_name", "evidence",
                 "span_start", "span_end", "suggestion", "message", "locator", "raw_file", "raw_sha256",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from difflib import SequenceMatcher
 
-from ..standards import Registers, load_registers, match_title
-from .base import Frames, cell_locator, lineage_index, settings
+from pipeline.registers.standards import Registers, load_registers, match_title
+from pipeline.flags.base import Frames, cell_locator, lineage_index, settings
 
 
 def _registers(frames: Frames) -> Registers:

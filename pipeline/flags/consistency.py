@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from difflib import SequenceMatcher
 
-from ..entities import supplier_text_to_suppliers
-from .base import Frames, diff_fragments, lineage_index, load_rule_settings, provision_finding, settings
+from pipeline.derive.entities import supplier_text_to_suppliers
+from pipeline.flags.base import Frames, diff_fragments, lineage_index, load_rule_settings, provision_finding, settings
 
 
 def _items(provisions: list[dict]) -> list[list[dict]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .base import Frames, lineage_index, provision_finding, settings
+from pipeline.flags.base import Frames, lineage_index, provision_finding, settings
 
 
 def _tables(provisions: list[dict]) -> dict[tuple, list[dict]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .base import Frames, lineage_index, provision_finding, settings
+from pipeline.flags.base import Frames, lineage_index, provision_finding, settings
 
 _ITEM_STOP = "、,,;;。::()()《》"
 

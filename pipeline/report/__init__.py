@@ -8,12 +8,12 @@ from pathlib import Path
 
 import duckdb
 
-from ..config import RAW_DIR
-from ..gate import validate_warehouse
-from ..query import connect_readonly
-from .data_docs import build_data_docs
-from .findings import warehouse_to_findings
-from .pages import findings_page, index_page
+from pipeline.config import RAW_DIR
+from pipeline.warehouse.gate import validate_warehouse
+from pipeline.serve.query import connect_readonly
+from pipeline.report.data_docs import build_data_docs
+from pipeline.report.findings import warehouse_to_findings
+from pipeline.report.pages import findings_page, index_page
 
 
 def raw_linker(raw_dir: Path, out_dir: Path):

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from ..gate import Validation
+from pipeline.warehouse.gate import Validation
 
 SITE = "qa_report"
 PLUGINS = Path(__file__).resolve().parent  # holds custom_data_docs/styles/data_docs_custom_styles.css

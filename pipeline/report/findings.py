@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
-from ..config import DATA
-from ..schema import TABLES
+from pipeline.config import DATA
+from pipeline.warehouse.schema import TABLES
 
 REVIEW_STATUSES = ("open", "accepted", "rejected", "corrected")
 

@@ -6,8 +6,8 @@ import html
 from collections import defaultdict
 from typing import Callable
 
-from ..gate import GateResult
-from .findings import REVIEW_STATUSES, Finding, counts_per_rule, evidence_span, highlight
+from pipeline.warehouse.gate import GateResult
+from pipeline.report.findings import REVIEW_STATUSES, Finding, counts_per_rule, evidence_span, highlight
 
 RawHref = Callable[[str, "int | None"], str]  # (raw file, PDF page) -> relative link
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from .config import PACKAGE
+from pipeline.config import PACKAGE
 
 CODE_SUFFIXES = {".py", ".toml", ".json", ".csv", ".yml", ".yaml"}
 

@@ -3,7 +3,7 @@
 ``其他孤寡、独居、……计划生育特殊家庭老年人,散居孤儿、……等有需求的特殊群众`` names 孤寡老年人, 独居老年人 … (a head
 noun written once is shared by the bare names before it) and 散居孤儿 …; ``民政、残联、卫健等部门`` names three
 agencies. Groups are made canonical through the population register (entities.toml), suppliers through the agency
-register (agencies.toml, via ``pipeline.agencies.resolve_unit``).
+register (agencies.toml, via ``pipeline.registers.agencies.resolve_unit``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .config import DATA
+from pipeline.config import DATA
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ Resolver = Callable[[str], "dict | None"]
 
 def agency_resolver() -> Resolver:
     """Return a resolver over the agency register: text -> {agency_id, agency_name, is_old_name, current_*} or None."""
-    from .agencies import resolve_unit  # the tasks stage owns the register; imported late to keep modules apart
+    from pipeline.registers.agencies import resolve_unit  # the tasks stage owns the register; imported late to keep modules apart
 
     def resolve(text: str) -> dict | None:
         m = resolve_unit(text)

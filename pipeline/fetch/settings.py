@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
-from .errors import PipelineError
+from pipeline.errors import PipelineError
 
 # Extensions raw/ keeps for fetched files; anything else is refused (see pipeline.fetch.names).
 RAW_EXTENSIONS = ("html", "pdf", "doc", "docx", "xls", "xlsx")

@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import DATA, EXPECTATIONS_DIR
+from pipeline.config import DATA, EXPECTATIONS_DIR
 
 SEVERITIES = ("critical", "warning")
 _OURS = ("type", "severity", "why", "where", "value_set_from_table", "value_set_from_data")
@@ -123,7 +123,7 @@ def read_suite_file(path: Path, keys: dict[str, tuple[str, ...]] | None = None) 
 
 def load_suites(directory: Path = EXPECTATIONS_DIR) -> list[Suite]:
     """Read every suite file in the folder, table suites first in file order, each followed by its checks."""
-    from .schema import TABLES
+    from pipeline.warehouse.schema import TABLES
 
     keys = {name: t.key for name, t in TABLES.items()}
     return [s for path in sorted(directory.glob("*.toml")) for s in read_suite_file(path, keys)]

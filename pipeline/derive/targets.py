@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .config import DATA
+from pipeline.config import DATA
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .schema import TABLES, Table
+from pipeline.warehouse.schema import TABLES, Table
 
 _ARROW = {
     "VARCHAR": pa.string(),

@@ -6,9 +6,9 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .config import DEFAULT_FORMAT_PREFERENCE
-from .meta import parse_date
-from .stages import FileResult
+from pipeline.config import DEFAULT_FORMAT_PREFERENCE
+from pipeline.meta.page import parse_date
+from pipeline.stages import FileResult
 
 RECORD_TABLES = ("service_provisions", "tasks")  # one format is kept per notice for each of these
 RECORD_KEYS = {"service_provisions": "provision_id", "tasks": "task_id"}
@@ -226,7 +226,7 @@ def cross_format_findings(table: str, chosen: FileResult, others: list[FileResul
     """Compare the kept records with the same notice's other formats; one finding per disagreeing cell."""
     if table != "service_provisions" or not others:
         return []
-    from .agreement import compare_provision_sets
+    from pipeline.derive.agreement import compare_provision_sets
 
     out = []
     for other in others:

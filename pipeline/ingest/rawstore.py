@@ -6,8 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from .config import PROVENANCE_DIRNAME
-from .model import RawFile
+from pipeline.config import PROVENANCE_DIRNAME
+from pipeline.model import RawFile
 
 IGNORED_NAMES = {"README.md", "README", ".gitkeep", ".DS_Store"}
 

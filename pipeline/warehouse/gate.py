@@ -16,9 +16,9 @@ from pathlib import Path
 
 import duckdb
 
-from .config import DATA, EXPECTATIONS_DIR
-from .errors import PipelineError
-from .expectations import Suite, data_value_set, load_suites, spec_to_expectation
+from pipeline.config import DATA, EXPECTATIONS_DIR
+from pipeline.errors import PipelineError
+from pipeline.warehouse.expectations import Suite, data_value_set, load_suites, spec_to_expectation
 
 ROW_KEY = "row_key"
 SHOWN_ROWS = 5  # offending rows named per failed expectation in messages

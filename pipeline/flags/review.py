@@ -13,9 +13,9 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
-from .config import REVIEWS_DIR
-from .errors import PipelineError
-from .standards import normalize_code
+from pipeline.config import REVIEWS_DIR
+from pipeline.errors import PipelineError
+from pipeline.registers.standards import normalize_code
 
 DECISION_COLUMNS = ("flag_id", "decision", "corrected_value", "reviewer", "decided_on", "note", "evidence")
 DECISIONS = {"accept": "accepted", "reject": "rejected", "correct": "corrected"}

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .config import DATA
-from .model import Grid
-from .text import squash
+from pipeline.config import DATA
+from pipeline.model import Grid
+from pipeline.text import squash
 
 HEADER_SEARCH_ROWS = 8  # header must appear within the first rows (after title rows)
 

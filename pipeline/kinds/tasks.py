@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .agencies import AgencyMatch, AgencyRegister, load_agency_register
-from .config import DATA
-from .errors import PipelineError
-from .extract.blocks import Block, join_wrapped
-from .model import Grid
-from .recognize import RecognizedTable
-from .targets import tasks_to_targets
+from pipeline.registers.agencies import AgencyMatch, AgencyRegister, load_agency_register
+from pipeline.config import DATA
+from pipeline.errors import PipelineError
+from pipeline.extract.blocks import Block, join_wrapped
+from pipeline.model import Grid
+from pipeline.kinds.recognize import RecognizedTable
+from pipeline.derive.targets import tasks_to_targets
 
 ROLES = ("lead", "co")
 _CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}

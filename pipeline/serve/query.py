@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from .config import WAREHOUSE_FILE
+from pipeline.config import WAREHOUSE_FILE
 
 
 class NoWarehouse(Exception):

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from .config import DATA
-from .extract.html import element_lines, element_text
-from .text import clean_text, normalize_line, squash
+from pipeline.config import DATA
+from pipeline.extract.html import element_lines, element_text
+from pipeline.text import clean_text, normalize_line, squash
 
 META_FIELDS = ("title", "doc_number", "index_no", "issuer", "published_on", "posted_on", "effective_on", "expires_on")
 DATE_FIELDS = ("published_on", "posted_on", "effective_on", "expires_on")

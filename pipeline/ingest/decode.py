@@ -17,7 +17,7 @@ import unicodedata
 
 from charset_normalizer import from_bytes
 
-from .errors import DecodeError, EmptyInput
+from pipeline.errors import DecodeError, EmptyInput
 
 # Declared charsets that real pages get wrong in one direction: the superset decodes every page the
 # subset does, plus the characters the subset lacks (〇 is in GBK/GB18030, not in GB2312).

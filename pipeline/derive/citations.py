@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .config import DATA
-from .standards import Registers, find_codes, load_registers, match_title
+from pipeline.config import DATA
+from pipeline.registers.standards import Registers, find_codes, load_registers, match_title
 
 _OPEN, _CLOSE = "《", "》"
 _PAREN_OPEN, _PAREN_CLOSE = "((", "))"

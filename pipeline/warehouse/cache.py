@@ -13,8 +13,8 @@ import pickle
 import shutil
 from pathlib import Path
 
-from .config import PROVENANCE_DIRNAME
-from .stages import FileResult
+from pipeline.config import PROVENANCE_DIRNAME
+from pipeline.stages import FileResult
 
 
 class ResultCache:

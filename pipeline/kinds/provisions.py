@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .errors import PipelineError
-from .model import Grid
-from .recognize import RecognizedTable
+from pipeline.errors import PipelineError
+from pipeline.model import Grid
+from pipeline.kinds.recognize import RecognizedTable
 
 PROVISION_TEXT_FIELDS = ("category", "service_item", "population", "content", "standard_text", "supplier_text")
 _INT = re.compile(r"\d+")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-from .errors import EmptyInput, UnsupportedFormat
+from pipeline.errors import EmptyInput, UnsupportedFormat
 
 _HTML_MARKERS = (b"<html", b"<!doctype html", b"<table", b"<body", b"<head", b"<meta", b"<p")
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .citations import citations_to_register_gaps, provisions_to_citations
-from .entities import provisions_to_populations, provisions_to_suppliers
-from .flags import build_dq_flags, collect_findings
-from .review import apply_reviews, apply_to_citations, canonical_values, load_decisions, merge_review_history
+from pipeline.derive.citations import citations_to_register_gaps, provisions_to_citations
+from pipeline.derive.entities import provisions_to_populations, provisions_to_suppliers
+from pipeline.flags import build_dq_flags, collect_findings
+from pipeline.flags.review import apply_reviews, apply_to_citations, canonical_values, load_decisions, merge_review_history
 
 
 def tables_to_derived(

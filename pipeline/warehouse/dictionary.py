@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .schema import TABLES
+from pipeline.warehouse.schema import TABLES
 
 
 def render_dictionary() -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .config import DATA
+from pipeline.config import DATA
 
 LEVELS = ("municipal", "district", "class")
 SUCCESSIONS = ("renamed", "merged", "split")
