@@ -33,7 +33,11 @@ class Grid:
     rows: list[list[Cell]]
     locator: str = ""
     warnings: list[str] = field(default_factory=list)
-    caption: str = ""
+    caption: str = ""  # title printed just above the table (PDF/DOCX paragraph, HTML <caption>)
+    sheet: str = ""  # spreadsheet sheet name, for XLSX/XLS grids
+    note_below: str = ""  # text printed right below the table (注：…), not one of its rows
+    # Extractor evidence for the tables stage: {"nested_tables": 2, "link_ratio": 0.8, "hidden_cols": ["N"] …}
+    hints: dict = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
