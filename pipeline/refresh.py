@@ -1,32 +1,44 @@
-"""One refresh: raw/ → file results → tables → staging → new DuckDB → gate → atomic publish."""
+"""One refresh, in the order data flows:
+
+    lock ─▶ inventory of raw/ (bytes hashed, sidecars checked, first sightings kept in history/)
+         ─▶ fingerprint: nothing changed? record the run in history, leave the warehouse untouched
+         ─▶ partitions: each new or changed file read by the per-file chain (pipeline/partition.py) on every core
+            (or a dask cluster), each under a memory and time budget; unchanged files reuse their partition
+         ─▶ build a new warehouse file beside the published one (pipeline/warehouse/build.py): changed partitions
+            applied, changed notices assembled and judged one by one, across-notice results recomputed in SQL
+         ─▶ atomic publish ─▶ history: the run appended
+
+A file that fails costs only itself (its row in raw_files says the stage and the reason); a notice that fails a
+per-notice expectation costs only itself (quarantined; its last good version stays current). Only a broken
+warehouse (a key shared by two notices, a schema violation, counts that don't reconcile) stops the publish, and
+then the published file stays byte for byte as it was.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import time
 import uuid
-from concurrent.futures import ProcessPoolExecutor
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
-
-import duckdb
 
 from pipeline import __version__
-from pipeline.warehouse.assemble import Previous, results_to_tables
-from pipeline.config import DEFAULT_FORMAT_PREFERENCE, REVIEWS_DIR, STAGING_DIR
-from pipeline.warehouse.cache import ResultCache
-from pipeline.derive.corpus import tables_to_derived
-from pipeline.errors import GateFailed, LoadFailed
-from pipeline.warehouse.fingerprint import build_fingerprint, code_fingerprint
-from pipeline.warehouse.gate import GateResult, run_gate
-from pipeline.warehouse.load import (build_database, publish, read_build_info, read_ingested_at, read_previous_rows,
-                   remove_stale_builds, temp_path_for, write_staging)
-from pipeline.ingest.rawstore import list_raw_files, read_raw_file
-from pipeline.stages import FileResult, raw_file_to_result
-
-Progress = Callable[[str, str], None]  # (stage, message)
+from pipeline.config import DEFAULT_FORMAT_PREFERENCE, EXPECTATIONS_DIR, REVIEWS_DIR, STAGING_DIR
+from pipeline.engine.limits import Limits, load_limits
+from pipeline.errors import GateFailed, PipelineError
+from pipeline.ingest.history import History, default_history_dir
+from pipeline.ingest.rawstore import Inventory, RawInput, StatCache, take_inventory
+from pipeline.partition import PartitionJob, build_partition
+from pipeline.progress import Reporter
+from pipeline.warehouse.build import BuildInput, BuildOutcome, build_warehouse, now_utc
+from pipeline.warehouse.expectations import load_suites
+from pipeline.warehouse.fingerprint import (build_fingerprint, combined, extraction_fingerprint, folder_fingerprint,
+                                            inputs_fingerprint)
+from pipeline.warehouse.load import publish, read_build_info, remove_stale_builds, temp_path_for
+from pipeline.warehouse.lock import refresh_lock
+from pipeline.warehouse.partitions import Manifest, PartitionStore, partition_key
 
 
 @dataclass
@@ -38,78 +50,107 @@ class RefreshSummary:
     files_new: int = 0
     files_unchanged: int = 0
     files_failed: int = 0
-    files_cached: int = 0
+    files_cached: int = 0  # partitions reused: files not read again
     notices: int = 0
     notices_new: int = 0
     notices_unchanged: int = 0
     notices_failed: int = 0
+    notices_assembled: int | None = None
     rows: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    no_table: list[str] = field(default_factory=list)
     reports: list[str] = field(default_factory=list)
-    gate: GateResult | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    gate: object = None
+    run_id: str = ""
 
     def lines(self) -> list[str]:
         out = [
             f"status: {self.status}",
-            f"notices seen {self.notices} / new {self.notices_new} / unchanged {self.notices_unchanged} / failed {self.notices_failed}",
-            f"files seen {self.files_seen} / new {self.files_new} / unchanged {self.files_unchanged} / failed {self.files_failed}"
-            f" (extraction reused for {self.files_cached})",
+            f"notices seen {self.notices} / new {self.notices_new} / unchanged {self.notices_unchanged} / "
+            f"failed {self.notices_failed} / quarantined {len(self.quarantined)}",
+            f"files seen {self.files_seen} / new {self.files_new} / unchanged {self.files_unchanged} / "
+            f"failed {self.files_failed} (partitions reused for {self.files_cached})",
         ]
         if self.rows:
-            out.append("rows loaded: " + ", ".join(f"{k} {v}" for k, v in self.rows.items()))
+            out.append("rows: " + ", ".join(f"{k} {v}" for k, v in sorted(self.rows.items())))
         out += [f"failed: {f}" for f in self.failures]
+        out += [f"quarantined: {q}" for q in self.quarantined]
+        if self.quarantined:
+            out.append("hint: quarantined notices keep their last good version; see quarantine_rows or "
+                       "`make report`, fix the file or its profile, then refresh again")
+        out += [f"no table: {n}" for n in self.no_table]
         if self.gate is not None:
-            out += [f"gate warning: {w}" for w in self.gate.warnings]
+            out += [f"gate warning: {w}" for w in getattr(self.gate, "warnings", [])]
         out += [f"reported: {r}" for r in self.reports]
+        if self.timings:
+            out.append("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items()))
         return out
 
 
-def _quiet(stage: str, message: str) -> None:
-    pass
+def sweep_leftovers(warehouse: Path, staging: Path, history: History, progress: Reporter) -> None:
+    """Remove what killed runs left: half-built files, gate snapshots, partition temp folders, history temp copies."""
+    for p in remove_stale_builds(warehouse):
+        progress.stage("clean", f"removed {p.name}, left by a refresh that was killed")
+    for d in [*staging.glob("gate-*"), *staging.glob("partitions/*/.*.tmp")]:
+        shutil.rmtree(d, ignore_errors=True)
+    history.sweep()
 
 
-PARALLEL_MIN_FILES = 8  # below this, starting worker processes costs more than it saves
+def _partition_jobs(inputs: list[RawInput], code: str, store_root: Path, hints: dict[str, str]) -> list[PartitionJob]:
+    return [PartitionJob(partition_key(code, i.raw_file, i.sha256, i.provenance, hints.get(i.raw_file)), i,
+                         hints.get(i.raw_file), str(store_root)) for i in inputs]
 
 
-def path_to_result(raw_dir: Path, path: Path) -> FileResult:
-    """Read one raw file and run the file stages on it (a top-level function, so workers can run it)."""
-    raw, data = read_raw_file(raw_dir, path)
-    return raw_file_to_result(raw, data)
+def _failure_manifest(job: PartitionJob, store: PartitionStore, why: str, stage: str) -> Manifest:
+    """A file whose worker failed (budget, crash) still gets a partition: its row says the stage and the reason."""
+    from pipeline.partition import file_row
+    from pipeline.stages import FileResult
+
+    raw = job.input.raw()
+    raw.notice_id = raw.notice_id or job.notice_hint or f"sha256:{raw.sha256[:16]}"
+    raw.notice_id_from = "provenance" if job.input.provenance.get("notice_id") else "content_hash"
+    result = FileResult(raw=raw, status="failed", stage=stage, reason=f"file {raw.path}, stage {stage}: {why}")
+    row = file_row(result, job.input)
+    from pipeline.warehouse.schema import EXTRACTED, TABLES
+
+    return store.write(job.key, raw.path, raw.sha256, row, {"files": [row]}, {**TABLES, **EXTRACTED})
 
 
-def extract_all(raw_dir: Path, progress: Progress = _quiet, workers: int | None = None,
-                cache: ResultCache | None = None, hashes: dict[str, str] | None = None) -> list[FileResult]:
-    """Run the file stages on every raw file not in the cache, on every core; failures are recorded, never raised."""
-    paths = list_raw_files(raw_dir)
-    hashes = hashes or {p.name: read_raw_file(raw_dir, p)[0].sha256 for p in paths}
-    keys = {p.name: ResultCache.key(raw_dir, p, hashes[p.name]) for p in paths}
-    results: dict[str, FileResult] = {}
-    if cache is not None:
-        for p in paths:
-            if (hit := cache.get(keys[p.name])) is not None:
-                hit.cached = True
-                results[p.name] = hit
-    todo = [p for p in paths if p.name not in results]
-    workers = workers or os.cpu_count() or 1
-    if workers > 1 and len(todo) >= PARALLEL_MIN_FILES:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results.update(zip((p.name for p in todo), pool.map(path_to_result, [raw_dir] * len(todo), todo,
-                                                                 chunksize=8)))
+def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: str, workers: int, limits: Limits,
+                    progress: Reporter, reports: list[str]) -> tuple[dict[str, Manifest], set[str]]:
+    """Return a sound manifest for every job (and the keys reused), reading only files whose partition is missing
+    or damaged."""
+    manifests: dict[str, Manifest] = {}
+    todo = []
+    for job in jobs:
+        m, why = store.read(job.key)
+        if m is not None:
+            manifests[job.key] = m
+        else:
+            if why:
+                reports.append(f"{why}; rebuilt")
+            todo.append(job)
+    reused = set(manifests)
+    if not todo:
+        return manifests, reused
+    progress.start("read", len(todo))
+    if engine == "dask":
+        from pipeline.engine.dask import map_dask as mapper
     else:
-        results.update((p.name, path_to_result(raw_dir, p)) for p in todo)
-    if cache is not None:
-        for p in todo:
-            cache.put(keys[p.name], results[p.name])
-    return [_reported(results[p.name], progress) for p in paths]
-
-
-def _reported(result: FileResult, progress: Progress) -> FileResult:
-    """Print one file's outcome as a progress line and pass the result on."""
-    detail = ", ".join(f"{k} {len(v)}" for k, v in result.records.items() if k != "cell_lineage")
-    progress("extract", f"{result.raw.path}: {result.raw.format or '?'} {result.status}"
-             + (" (cached)" if result.cached else "")
-             + (f" ({detail})" if detail else "") + (f" - {result.reason}" if result.reason else ""))
-    return result
+        from pipeline.engine.local import map_local as mapper
+    for out in mapper(build_partition, todo, workers=workers, limits=limits):
+        job = out.job
+        m = out.value if out.failure is None else _failure_manifest(job, store, out.failure, out.stage)
+        manifests[job.key] = m
+        f = m.file
+        important = f.get("status") in ("failed", "no_table")
+        line = f"{f.get('raw_file')}: {f.get('format') or '?'} {f.get('status')}" + (
+            f" - {f.get('reason')}" if f.get("reason") else "")
+        progress.advance(line, important)
+    progress.finish()
+    return manifests, reused
 
 
 def refresh(
@@ -117,109 +158,174 @@ def refresh(
     warehouse: Path,
     *,
     staging_dir: Path = STAGING_DIR / "tables",
-    progress: Progress = _quiet,
+    progress: Reporter | None = None,
     now: dt.datetime | None = None,
     force: bool = False,
     reviews_dir: Path = REVIEWS_DIR,
     preference: tuple[str, ...] = DEFAULT_FORMAT_PREFERENCE,
     fetched: list[dict] | None = None,
+    history_dir: Path | None = None,
+    expectations_dir: Path = EXPECTATIONS_DIR,
+    engine: str = "local",
+    workers: int | None = None,
+    wait: float = 0.0,
+    limits: Limits | None = None,
 ) -> RefreshSummary:
-    """Rebuild the warehouse from raw_dir; publish only if every stage and the gate succeed."""
-    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-    paths = list_raw_files(raw_dir)
-    raw_hashes = [(p.name, read_raw_file(raw_dir, p)[0].sha256) for p in paths]
-    code = code_fingerprint((reviews_dir,))
-    fingerprint = build_fingerprint(code, raw_hashes, options=f"prefer={','.join(preference)}")
-    # A fetch that did not land forces a build, so each failure is recorded in the warehouse's fetches table.
-    force = force or any(f["outcome"] not in ("new", "unchanged", "not_modified") for f in fetched or [])
-    previous_info = read_build_info(warehouse)
-    known = read_ingested_at(warehouse)
-    new = sum(1 for _, sha in raw_hashes if sha not in known)
-    if not force and previous_info.get("fingerprint") == fingerprint:
-        progress("check", "raw files, code and reviews are unchanged: nothing to do")
-        notices = int(previous_info.get("notices", 0))
-        return RefreshSummary("unchanged", files_seen=len(paths), files_unchanged=len(paths),
-                              notices=notices, notices_unchanged=notices)
+    """Rebuild what changed in raw/ (or the code, suites, reviews) and publish it; see the module docstring."""
+    progress = progress or Reporter()
+    staging = Path(staging_dir).parent if Path(staging_dir).name == "tables" else Path(staging_dir)
+    warehouse = Path(warehouse)
+    with refresh_lock(warehouse, wait):
+        return _refresh(Path(raw_dir), warehouse, staging, progress, now or now_utc(), force, reviews_dir, preference,
+                        fetched or [], History(history_dir or default_history_dir(Path(raw_dir))), expectations_dir,
+                        engine, workers or os.cpu_count() or 1, limits or load_limits())
 
-    cache = ResultCache(staging_dir.parent / "extract-cache", code)
-    cache.prune()
-    results = extract_all(raw_dir, progress, cache=cache, hashes=dict(raw_hashes))
-    progress("assemble", f"{len(results)} file(s) into warehouse tables")
-    tables, findings = results_to_tables(results, Previous(ingested_at=known), now, preference)
-    tables, stale = tables_to_derived(tables, findings, reviews_dir=reviews_dir, previous_reviews=read_previous_rows(warehouse, "reviews"))
-    summary = RefreshSummary(
-        "published",
-        files_seen=len(results),
-        files_new=new,
-        files_unchanged=len(results) - new,
-        files_failed=sum(r.status == "failed" for r in results),
-        files_cached=sum(r.cached for r in results),
-        **notice_counts(results, known),
-        rows={k: len(v) for k, v in sorted(tables.items())},
-        failures=[r.reason or "" for r in results if r.status == "failed"],
-        reports=[f"{r.raw.path}: {r.reason}" for r in results if r.status == "no_table"]
-        + [f"stale review decision on flag {d['flag_id']}: {d['status_reason']}" for d in stale]
-        + [f"not in the {g['register']} register ({g['status']}): {g['value']} ×{g['occurrences']}, "
-           f"e.g. {g['record_table']} {g['example_record_id']}" for g in tables.get("register_gaps", [])],
-    )
-    run = run_row(now, summary, fingerprint)
-    tables["fetches"] = read_previous_rows(warehouse, "fetches") + [{"run_id": run["run_id"], **f} for f in fetched or []]
-    tables["runs"] = sorted(read_previous_rows(warehouse, "runs"), key=lambda r: r["started_at"]) + [
-        run]
-    progress("stage", f"writing Parquet to {staging_dir}")
-    write_staging(tables, staging_dir)
-    publish_staging(staging_dir, warehouse, {"fingerprint": fingerprint, "code": code, "notices": str(summary.notices),
-                                            "pipeline_version": __version__, "built_at": now.isoformat()},
-                    summary, progress)
+
+def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, now: dt.datetime, force: bool,
+             reviews_dir: Path, preference: tuple[str, ...], fetched: list[dict], history: History,
+             expectations_dir: Path, engine: str, workers: int, limits: Limits) -> RefreshSummary:
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    run_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    sweep_leftovers(warehouse, staging, history, progress)
+    history.append("fetches", [{"run_id": run_id, **f} for f in fetched])
+    inventory = take_inventory(raw_dir, history, now, StatCache(staging / "raw-stat.json"))
+    reports = [*inventory.skipped, *inventory.problems, *inventory.changed_in_place]
+    timings["inventory"] = time.perf_counter() - t0
+    extraction = extraction_fingerprint()
+    build_code = build_fingerprint(expectations_dir)
+    reviews_fp = folder_fingerprint(reviews_dir)
+    options = f"prefer={','.join(preference)}"
+    inputs_fp = inputs_fingerprint([(i.raw_file, i.sha256) for i in inventory.inputs], options)
+    fingerprint = combined(extraction, build_code, reviews_fp, inputs_fp)
+    published = read_build_info(warehouse)
+    summary = RefreshSummary("unchanged", files_seen=len(inventory.inputs), reports=reports, run_id=run_id)
+    if not force and published.get("fingerprint") == fingerprint:
+        progress.stage("check", "raw files, code, suites and reviews are unchanged: nothing to do")
+        n = int(published.get("notices", 0))
+        summary.files_unchanged, summary.notices, summary.notices_unchanged = len(inventory.inputs), n, n
+        summary.files_cached = len(inventory.inputs)
+        for f in fetched:
+            if f.get("outcome") not in ("new", "unchanged", "not_modified"):
+                reports.append(f"fetch {f.get('outcome')}: {f.get('url')} - {f.get('reason')}")
+        history.append("runs", [_run_row(run_id, now, summary, fingerprint)])
+        return summary
+
+    store = PartitionStore(staging / "partitions")
+    t = time.perf_counter()
+    manifests = _partitions(inventory, extraction, store, engine, workers, limits, progress, reports)
+    timings["read"] = time.perf_counter() - t
+    manifests, reused = manifests
+    files = [m.file for m in manifests]
+    new_shas = {i.sha256 for i in inventory.inputs if i.first_seen_at == now}
+    summary.files_cached = len(reused)
+    summary.files_new = sum(1 for i in inventory.inputs if i.first_seen_at == now)
+    summary.files_unchanged = summary.files_seen - summary.files_new
+    summary.files_failed = sum(f.get("status") == "failed" for f in files)
+    summary.failures = [f.get("reason") or "" for f in files if f.get("status") == "failed"]
+    summary.no_table = [f"{f['raw_file']}: {f.get('reason')}" for f in files if f.get("status") == "no_table"]
+
+    base = warehouse if warehouse.exists() and published.get("build_code") == build_code else None
+    if warehouse.exists() and base is None:
+        progress.stage("build", "the build code or suites changed since the published warehouse: assembling every notice")
+    suites = load_suites(expectations_dir)
+    info = {"fingerprint": fingerprint, "extraction_code": extraction, "build_code": build_code, "reviews": reviews_fp,
+            "pipeline_version": __version__, "built_at": now.isoformat(), "run_id": run_id}
+    runs = _history_runs(history)
+    summary.status = "published"
+    runs.append(_run_row(run_id, now, summary, fingerprint))
+    inp = BuildInput(manifests, base, preference, suites, reviews_dir, staging / f"gate-{os.getpid()}",
+                     {"runs": runs, "fetches": history.read("fetches"), "reviews": _latest_reviews(history)},
+                     {}, info)
+    built = temp_path_for(warehouse)
+    progress.stage("build", f"{len(manifests)} partition(s) into {built.name}")
+    try:
+        outcome = build_warehouse(built, inp)
+    except (GateFailed, PipelineError) as exc:
+        summary.status = "gate_failed" if isinstance(exc, GateFailed) else "load_failed"
+        history.append("runs", [_run_row(run_id, now, summary, fingerprint)])
+        raise
+    finally:
+        shutil.rmtree(inp.snapshot_dir, ignore_errors=True)
+        if summary.status != "published":
+            built.unlink(missing_ok=True)
+            Path(str(built) + ".wal").unlink(missing_ok=True)
+    timings.update(outcome.timings)
+    _fill_from_outcome(summary, outcome, files, new_shas)
+    info["notices"] = str(summary.notices)
+    _set_notice_count(built, summary.notices)
+    publish(built, warehouse)
+    progress.stage("publish", f"published {warehouse}")
+    history.append("runs", [_run_row(run_id, now, summary, fingerprint)])
+    history.append("reviews", _new_reviews(history, outcome.review_history))
+    store.prune({m.key for m in manifests})
+    timings["total"] = time.perf_counter() - t0
+    summary.timings = timings
     return summary
 
 
-def publish_staging(staging_dir: Path, warehouse: Path, build_info: dict[str, str],
-                    summary: RefreshSummary | None = None, progress: Progress = _quiet) -> GateResult:
-    """Load staging into a new file beside the warehouse, gate it, then swap it in atomically."""
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    for stale in remove_stale_builds(warehouse):
-        progress("load", f"removed {stale.name}, left by a refresh that was killed")
-    built = temp_path_for(warehouse)
+def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: str, workers: int, limits: Limits,
+                progress: Reporter, reports: list[str]) -> tuple[list[Manifest], set[str]]:
+    """Read partitions in two phases: pages and unlinked files first, then attachments under their page's notice."""
+    by_url = {}
+    linked = []
+    first = []
+    urls = {(i.provenance.get("source_url") or i.provenance.get("final_url")) for i in inventory.inputs}
+    for i in inventory.inputs:
+        parent = i.provenance.get("parent_url")
+        if parent and not i.provenance.get("notice_id") and parent in urls:
+            linked.append(i)
+        else:
+            first.append(i)
+    jobs = _partition_jobs(first, code, store.root, {})
+    got, reused = read_partitions(jobs, store, engine=engine, workers=workers, limits=limits, progress=progress,
+                                  reports=reports)
+    for job in jobs:
+        m = got[job.key]
+        url = job.input.provenance.get("source_url") or job.input.provenance.get("final_url")
+        if url and m.file.get("role") == "page":
+            by_url[url] = m.file.get("notice_id")
+    hints = {i.raw_file: by_url.get(i.provenance.get("parent_url")) for i in linked}
+    jobs2 = _partition_jobs(linked, code, store.root, {k: v for k, v in hints.items() if v})
+    got2, reused2 = read_partitions(jobs2, store, engine=engine, workers=workers, limits=limits, progress=progress,
+                                    reports=reports)
+    return [got[j.key] for j in jobs] + [got2[j.key] for j in jobs2], reused | reused2
+
+
+def _fill_from_outcome(summary: RefreshSummary, outcome: BuildOutcome, files: list[dict], new_shas: set[str]) -> None:
+    summary.rows = dict(outcome.rows)
+    summary.gate = outcome.gate
+    summary.notices_assembled = outcome.notices_assembled
+    summary.quarantined = [f"{q.notice_id} (version {q.version}, {q.raw_file}): {q.reason}"
+                           for q in outcome.judgement.quarantined]
+    summary.reports += [f"stale review decision on flag {d['flag_id']}: {d['status_reason']}" for d in outcome.stale_reviews]
+    summary.reports += [f"gate warning: {w}" for w in outcome.judgement.warnings]
+    by_notice: dict[str, list[dict]] = {}
+    for f in files:
+        by_notice.setdefault(f.get("notice_id"), []).append(f)
+    summary.notices = len(by_notice)
+    summary.notices_failed = sum(all(f.get("status") == "failed" for f in fs) for fs in by_notice.values())
+    summary.notices_new = sum(1 for fs in by_notice.values() if any(f.get("raw_sha256") in new_shas for f in fs))
+    summary.notices_unchanged = summary.notices - summary.notices_new
+    summary.rows.pop("partitions", None)
+
+
+def _set_notice_count(built: Path, n: int) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(built))
     try:
-        progress("load", f"building {built.name}")
-        try:
-            build_database(staging_dir, built, build_info)
-        except duckdb.Error as exc:  # e.g. a NULL key or a wrong type in staging: the DDL refuses it
-            raise LoadFailed(f"staging {staging_dir} does not load: {exc}", stage="load", file=str(warehouse)) from None
-        progress("gate", "validating the new warehouse")
-        result = run_gate(built)
-        progress("gate", result.summary())
-        if summary is not None:
-            summary.gate = result
-        if not result.passed:
-            if summary is not None:
-                summary.status = "gate_failed"
-            raise GateFailed(result.summary(), stage="gate", file=str(warehouse))
-        publish(built, warehouse)
-        progress("publish", f"published {warehouse}")
-        return result
+        con.execute("INSERT OR REPLACE INTO build_info VALUES ('notices', ?)", [str(n)])
+        con.execute("CHECKPOINT")
     finally:
-        built.unlink(missing_ok=True)
-        Path(str(built) + ".wal").unlink(missing_ok=True)
+        con.close()
 
 
-def notice_counts(results: list[FileResult], known: dict) -> dict[str, int]:
-    """Count notices seen, new (any file's bytes unseen), unchanged, and failed (every file failed)."""
-    by_notice: dict[str, list[FileResult]] = {}
-    for r in results:
-        by_notice.setdefault(r.raw.notice_id or r.raw.path, []).append(r)
-    failed = sum(all(f.status == "failed" for f in files) for files in by_notice.values())
-    new = sum(any(f.raw.sha256 not in known for f in files) for files in by_notice.values())
-    return {"notices": len(by_notice), "notices_new": new, "notices_unchanged": len(by_notice) - new,
-            "notices_failed": failed}
-
-
-def run_row(now: dt.datetime, s: RefreshSummary, fingerprint: str) -> dict:
+def _run_row(run_id: str, now: dt.datetime, s: RefreshSummary, fingerprint: str) -> dict:
     return {
-        "run_id": f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}",  # two refreshes can start in one second
+        "run_id": run_id,
         "started_at": now,
-        "finished_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0),
+        "finished_at": now_utc(),
         "status": s.status,
         "files_seen": s.files_seen,
         "files_new": s.files_new,
@@ -227,3 +333,32 @@ def run_row(now: dt.datetime, s: RefreshSummary, fingerprint: str) -> dict:
         "files_failed": s.files_failed,
         "pipeline_fingerprint": fingerprint,
     }
+
+
+def _history_runs(history: History) -> list[dict]:
+    """Every run the store holds, once each (the last line of a run wins: it may be written twice)."""
+    runs: dict[str, dict] = {}
+    for r in history.read("runs"):
+        if r.get("run_id"):
+            runs[r["run_id"]] = {**r, "started_at": _ts(r.get("started_at")), "finished_at": _ts(r.get("finished_at"))}
+    return sorted(runs.values(), key=lambda r: (r["started_at"] or dt.datetime.min, r["run_id"]))
+
+
+def _ts(value) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _latest_reviews(history: History) -> list[dict]:
+    rows: dict[str, dict] = {}
+    for r in history.read("reviews"):
+        if r.get("review_id"):
+            rows[r["review_id"]] = r
+    return list(rows.values())
+
+
+def _new_reviews(history: History, review_history: list[dict]) -> list[dict]:
+    seen = {r.get("review_id") for r in history.read("reviews")}
+    return [r for r in review_history if r.get("review_id") not in seen and r.get("status") != "removed_from_file"]

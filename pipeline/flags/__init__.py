@@ -14,10 +14,12 @@ from pipeline.flags.consistency import content_differs_between_populations, supp
 from pipeline.flags.items import empty_required, item_numbering
 from pipeline.flags.text import dangling_conjunction, enumeration_broken
 
-RULES = (
-    standard_year_differs,
+# Rules whose verdict on a record depends on the other notices (a year or code most often cited across the
+# corpus): run over the published rows of every notice on each build. The rest look at one file's own rows and
+# run when its partition is built.
+CORPUS_RULES = (standard_year_differs, citation_code_conflict)
+FILE_RULES = (
     citation_title_near_match,
-    citation_code_conflict,
     enumeration_broken,
     dangling_conjunction,
     item_numbering,
@@ -26,6 +28,7 @@ RULES = (
     content_differs_between_populations,
     agency_old_name,
 )
+RULES = CORPUS_RULES + FILE_RULES
 
 
 def collect_findings(frames: dict) -> list[dict]:
@@ -33,5 +36,16 @@ def collect_findings(frames: dict) -> list[dict]:
     return [f for rule in RULES for f in rule(frames)]
 
 
-__all__ = ["FINDING_KEYS", "FLAG_COLUMNS", "RULES", "build_dq_flags", "collect_findings", "flag_id",
+def collect_file_findings(frames: dict) -> list[dict]:
+    """Run the rules that judge one file's rows alone."""
+    return [f for rule in FILE_RULES for f in rule(frames)]
+
+
+def collect_corpus_findings(frames: dict) -> list[dict]:
+    """Run the rules that compare a record with every notice's."""
+    return [f for rule in CORPUS_RULES for f in rule(frames)]
+
+
+__all__ = ["CORPUS_RULES", "FILE_RULES", "FINDING_KEYS", "FLAG_COLUMNS", "RULES", "build_dq_flags",
+           "collect_corpus_findings", "collect_file_findings", "collect_findings", "flag_id",
            "load_rule_settings", *[r.__name__ for r in RULES]]

@@ -1,236 +1,203 @@
-"""File results to warehouse tables: one notice from its files, versions from its pages, one format kept."""
+"""Files to notices, in SQL over the extracted schema: versions, candidates per version, one format kept.
+
+For each notice to assemble:
+
+- its **versions** are its distinct page files (a notice without a page has its first file as its one version),
+  ordered by the documents' own dates (``version_date``: published/posted date, else retrieval time, else first
+  sight), never by file name;
+- a version's **candidate** is its page plus the notice's current attachments; for each typed table the file of
+  the preferred format among them is **chosen** (HTML > DOCX > PDF by default, newest first within a format);
+- the candidate's rows are what the gate judges (schema ``cand``: one view per analyst table, named like it, so a
+  suite or check query runs on it unchanged) and, when it passes, what analysts get.
+
+Everything here is a function of the extracted rows of the notices named, so assembling one changed notice or all
+of them gives the same rows.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import defaultdict
-from dataclasses import dataclass, field
+import duckdb
 
-from pipeline.config import DEFAULT_FORMAT_PREFERENCE
-from pipeline.meta.page import parse_date
-from pipeline.stages import FileResult
+from pipeline.warehouse.ddl import EXTRACTED_SCHEMA, column_list, quote
+from pipeline.warehouse.schema import EXTRACTED, TABLES
 
-RECORD_TABLES = ("service_provisions", "tasks")  # one format is kept per notice for each of these
-RECORD_KEYS = {"service_provisions": "provision_id", "tasks": "task_id"}
-# Columns that say where a record came from, not what it says: never a change between versions.
-LINEAGE_COLUMNS = {"raw_file", "raw_sha256", "source_format", "table_index", "source_row", "source_rows", "pages",
-                   "locator", "page", "bbox"}
-CHILD_TABLES = {"tasks": ("task_units", "targets")}
-
-
-@dataclass
-class Previous:
-    """What the published warehouse already knew: when each raw file's bytes were first loaded."""
-
-    ingested_at: dict[str, dt.datetime] = field(default_factory=dict)
+CAND = "cand"
+TYPED = ("service_provisions", "tasks")
+# Which typed table's chosen file a per-file analyst table takes its rows from; None: every candidate file.
+SOURCE_OF = {
+    "source_tables": None, "table_rows": None, "table_cells": None,
+    "service_provisions": "service_provisions", "citations": "service_provisions",
+    "provision_populations": "service_provisions", "provision_suppliers": "service_provisions",
+    "tasks": "tasks", "task_units": "tasks", "targets": "tasks",
+    "cell_lineage": "record_table",  # each lineage row follows the record table it describes
+}
+META_COLUMNS = [c.name for c in EXTRACTED["files"].columns if c.name in {x.name for x in TABLES["notices"].columns}
+                and c.name not in ("notice_id", "raw_file", "raw_sha256", "format", "source_url", "ingested_at",
+                                   "version_date")]
 
 
-def _retrieved(r: FileResult) -> str:
-    return r.raw.retrieved_on or ""
+def _in_list(names: set[str] | None, column: str = "notice_id") -> str:
+    if names is None:
+        return "TRUE"
+    if not names:
+        return "FALSE"
+    return f"{column} IN (SELECT notice_id FROM asm.scope)"
 
 
-def _when(text: str | None, fallback: dt.datetime) -> dt.datetime:
-    if text:
-        try:
-            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
-        except ValueError:
-            if d := parse_date(text):
-                return dt.datetime.combine(d, dt.time())
-    return fallback
+def plan_versions(con: duckdb.DuckDBPyConnection, notices: set[str] | None, preference: tuple[str, ...]) -> None:
+    """Create temp tables versions, cand_files and cand_chosen for the notices named (None: all)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS asm")
+    con.execute("CREATE OR REPLACE TABLE asm.scope (notice_id VARCHAR)")
+    if notices:
+        con.executemany("INSERT INTO asm.scope VALUES (?)", [[n] for n in sorted(notices)])
+    scope = _in_list(notices)
+    rank = " ".join(f"WHEN {quote_lit(f)} THEN {i}" for i, f in enumerate(preference))
+    con.execute(f"""
+        CREATE OR REPLACE TABLE asm.nfiles AS
+        SELECT * FROM {EXTRACTED_SCHEMA}.files WHERE {scope}""")
+    con.execute("""
+        CREATE OR REPLACE TABLE asm.carriers AS
+        WITH f AS (
+            SELECT *, bool_or(has_meta AND status <> 'failed') OVER (PARTITION BY notice_id) AS any_page,
+                   bool_or(status <> 'failed') OVER (PARTITION BY notice_id) AS any_readable,
+                   row_number() OVER (PARTITION BY notice_id
+                       ORDER BY status = 'failed', version_date, ingested_at, raw_file) AS first_file
+            FROM asm.nfiles)
+        SELECT * FROM f
+        WHERE (any_page AND has_meta AND status <> 'failed')
+           OR (NOT any_page AND first_file = 1)""")
+    con.execute("""
+        CREATE OR REPLACE TABLE asm.versions AS
+        SELECT notice_id, raw_file, raw_sha256, version_date, ingested_at, status AS file_status,
+               row_number() OVER (PARTITION BY notice_id ORDER BY version_date, ingested_at, raw_sha256) AS version,
+               count(*) OVER (PARTITION BY notice_id) AS n_versions
+        FROM (SELECT *, row_number() OVER (PARTITION BY notice_id, raw_sha256 ORDER BY raw_file) AS dup FROM asm.carriers)
+        WHERE dup = 1""")
+    con.execute("""
+        CREATE OR REPLACE TABLE asm.attachments AS
+        SELECT notice_id, raw_file FROM (
+            SELECT n.*, row_number() OVER (PARTITION BY n.notice_id, n.raw_sha256 ORDER BY n.raw_file) AS dup
+            FROM asm.nfiles n
+            WHERE n.current AND n.status <> 'failed'
+              AND n.raw_sha256 NOT IN (SELECT raw_sha256 FROM asm.carriers c WHERE c.notice_id = n.notice_id))
+        WHERE dup = 1""")
+    con.execute("""
+        CREATE OR REPLACE TABLE asm.cand_files AS
+        SELECT v.notice_id, v.version, v.raw_file, TRUE AS is_carrier FROM asm.versions v
+        UNION ALL
+        SELECT v.notice_id, v.version, a.raw_file, FALSE FROM asm.versions v JOIN asm.attachments a USING (notice_id)""")
+    having = " UNION ALL ".join(
+        f"SELECT raw_file, '{t}' AS record_table, count(*) AS n FROM {EXTRACTED_SCHEMA}.{t} WHERE {scope} "
+        f"GROUP BY raw_file" for t in TYPED)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE asm.cand_chosen AS
+        SELECT notice_id, version, record_table, raw_file FROM (
+            SELECT c.notice_id, c.version, h.record_table, c.raw_file,
+                   row_number() OVER (PARTITION BY c.notice_id, c.version, h.record_table
+                       ORDER BY CASE f.format {rank} ELSE {len(preference)} END, f.version_date DESC, c.raw_file DESC)
+                       AS pick
+            FROM asm.cand_files c JOIN ({having}) h USING (raw_file) JOIN asm.nfiles f USING (raw_file))
+        WHERE pick = 1""")
 
 
-def version_files(files: list[FileResult]) -> list[FileResult]:
-    """Return the files that carry the notice's metadata, oldest first: each distinct page is a version."""
-    readable = [f for f in files if f.status != "failed"]
-    pages = [f for f in readable if f.meta is not None] or readable[:1]
-    pages.sort(key=lambda f: (_retrieved(f), f.raw.path))
-    seen: set[str] = set()
-    out = []
-    for f in pages:
-        if f.raw.sha256 not in seen:
-            seen.add(f.raw.sha256)
-            out.append(f)
-    return out
+def quote_lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def choose_source(files: list[FileResult], table: str, preference: tuple[str, ...]) -> tuple[FileResult | None, list[FileResult]]:
-    """Pick the file whose records of `table` are kept (by format preference); return it and the others."""
-    having = [f for f in files if f.records.get(table)]
-    if not having:
-        return None, []
-    rank = {fmt: i for i, fmt in enumerate(preference)}
-    best_fmt = min((f.raw.format for f in having), key=lambda fmt: rank.get(fmt, len(rank)))
-    # Newest bytes of the preferred format win among versions of the same format.
-    chosen = max((f for f in having if f.raw.format == best_fmt), key=lambda f: (_retrieved(f), f.raw.path))
-    return chosen, [f for f in having if f.raw.format != best_fmt]
+ROUND = "(s.notice_id, s.version) IN (SELECT notice_id, version FROM asm.round_set)"
 
 
-def notice_rows(notice_id: str, files: list[FileResult], previous: Previous, now: dt.datetime) -> list[dict]:
-    """Build the notice's version rows, newest current, from its metadata-carrying files."""
-    versions = version_files(files)
-    rows = []
-    formats = sorted({f.raw.format for f in files if f.raw.format})
-    for i, f in enumerate(versions):
-        meta = f.meta or {}
-        ingested = previous.ingested_at.get(f.raw.sha256, now)
-        valid_from = _when(f.raw.retrieved_on, ingested)
-        rows.append(
-            {
-                "notice_id": notice_id,
-                "version": i + 1,
-                "title": meta.get("title") or _grid_title(files),
-                "doc_number": meta.get("doc_number"),
-                "index_no": meta.get("index_no"),
-                "issuer": meta.get("issuer"),
-                "published_on": meta.get("published_on"),
-                "posted_on": meta.get("posted_on"),
-                "effective_on": meta.get("effective_on"),
-                "expires_on": meta.get("expires_on"),
-                "site_profile": meta.get("site_profile"),
-                "format": f.raw.format or "unknown",
-                "formats": formats,
-                "source_url": f.raw.source_url,
-                "raw_file": f.raw.path,
-                "raw_sha256": f.raw.sha256,
-                "ingested_at": ingested,
-                "valid_from": valid_from,
-                "valid_to": None,
-                "is_current": i == len(versions) - 1,
-            }
-        )
-    for older, newer in zip(rows, rows[1:]):
-        older["valid_to"] = newer["valid_from"]
-    return rows
-
-
-def _grid_title(files: list[FileResult]) -> str | None:
-    for f in files:
-        for g in f.extracted.grids:
-            if g.caption:
-                return g.caption
-    return None
-
-
-def raw_file_row(r: FileResult, previous: Previous, now: dt.datetime) -> dict:
-    return {
-        "raw_file": r.raw.path,
-        "raw_sha256": r.raw.sha256,
-        "notice_id": r.raw.notice_id,
-        "role": r.raw.role or ("page" if r.meta is not None else "attachment"),
-        "format": r.raw.format or None,
-        "size_bytes": r.raw.size,
-        "source_url": r.raw.source_url,
-        "retrieved_on": r.raw.retrieved_on,
-        "decoded_as": r.extracted.decoded_as,
-        "status": r.status,
-        "stage": r.stage,
-        "reason": r.reason,
-        "tables_found": len(r.extracted.grids),
-        "records": r.n_records,
-        "ingested_at": previous.ingested_at.get(r.raw.sha256, now),
-    }
-
-
-def link_attachments(results: list[FileResult]) -> None:
-    """Give an attachment with no notice of its own the notice of the page that linked it (parent_url)."""
-    by_url = {r.raw.source_url: r.raw.notice_id for r in results if r.raw.source_url and r.meta is not None}
-    for r in results:
-        if r.raw.notice_id_from == "stem" and r.raw.parent_url in by_url:
-            old, new = r.raw.notice_id, by_url[r.raw.parent_url]
-            r.raw.notice_id, r.raw.notice_id_from = new, "parent"
-            for rows in r.records.values():
-                for row in rows:
-                    _rekey(row, old, new)
-
-
-def _rekey(row: dict, old: str, new: str) -> None:
-    """Move a record to another notice: every id that is, or starts with, the old notice id."""
-    for key, value in row.items():
-        if isinstance(value, str) and (value == old or value.startswith(old + ":")):
-            row[key] = new + value[len(old):]
-
-
-def results_to_tables(
-    results: list[FileResult], previous: Previous, now: dt.datetime,
-    preference: tuple[str, ...] = DEFAULT_FORMAT_PREFERENCE,
-) -> tuple[dict[str, list[dict]], list[dict]]:
-    """Assemble warehouse rows from every file's result; return (tables, findings)."""
-    link_attachments(results)
-    tables: dict[str, list[dict]] = defaultdict(list)
-    findings: list[dict] = []
-    by_notice: dict[str, list[FileResult]] = defaultdict(list)
-    for r in results:
-        tables["raw_files"].append(raw_file_row(r, previous, now))
-        by_notice[r.raw.notice_id].append(r)
-    for notice_id, files in sorted(by_notice.items()):
-        if all(f.status == "failed" for f in files):
-            continue  # nothing could be read: the failure is in raw_files, not a notice
-        tables["notices"].extend(notice_rows(notice_id, files, previous, now))
-        tables["notice_changes"].extend(notice_changes(notice_id, version_files(files)))
-        kept_files: set[str] = set()
-        for table in RECORD_TABLES:
-            chosen, others = choose_source(files, table, preference)
-            if chosen is None:
-                continue
-            kept_files.add(chosen.raw.path)
-            tables[table].extend(chosen.records[table])
-            for child in CHILD_TABLES.get(table, ()):
-                tables[child].extend(chosen.records.get(child, []))
-            tables["cell_lineage"].extend(
-                row for row in chosen.records.get("cell_lineage", []) if row["record_table"] == table
-            )
-            findings.extend(cross_format_findings(table, chosen, others))
-        for f in files:
-            if f.raw.path in kept_files:
-                findings.extend({"notice_id": notice_id, "raw_file": f.raw.path, "raw_sha256": f.raw.sha256, **x}
-                                for x in f.findings)
-    return dict(tables), findings
-
-
-def record_changes(table: str, old: list[dict], new: list[dict]) -> list[dict]:
-    """Diff two versions' records of one table by key: added, removed, and one row per changed column."""
-    key = RECORD_KEYS[table]
-    before = {r[key]: r for r in old}
-    after = {r[key]: r for r in new}
-    out = []
-    for rid in sorted(before.keys() | after.keys()):
-        a, b = before.get(rid), after.get(rid)
-        if a is None or b is None:
-            out.append({"record_table": table, "record_id": rid, "change": "added" if a is None else "removed",
-                        "column_name": None, "old_value": None, "new_value": None})
+def candidate_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create schema cand: one view per analyst table a notice fills, holding the rows of the candidates in
+    asm.round_set (one version per notice; ``_version`` says which). Suites and checks run on it unchanged."""
+    con.execute("CREATE OR REPLACE TABLE asm.round_set (notice_id VARCHAR, version INTEGER)")
+    con.execute(f"DROP SCHEMA IF EXISTS {CAND} CASCADE")
+    con.execute(f"CREATE SCHEMA {CAND}")
+    for name, table in TABLES.items():
+        if not table.per_file:
             continue
-        for col in sorted((a.keys() | b.keys()) - LINEAGE_COLUMNS - {key}):
-            if a.get(col) != b.get(col):
-                out.append({"record_table": table, "record_id": rid, "change": "changed", "column_name": col,
-                            "old_value": _text(a.get(col)), "new_value": _text(b.get(col))})
-    return out
+        cols = column_list(table, "e.")
+        src = SOURCE_OF[name]
+        if src is None:
+            join = "JOIN asm.cand_files s ON s.raw_file = e.raw_file AND s.notice_id = e.notice_id"
+        elif src == "record_table":
+            join = ("JOIN asm.cand_chosen s ON s.raw_file = e.raw_file AND s.notice_id = e.notice_id "
+                    "AND s.record_table = e.record_table")
+        else:
+            join = (f"JOIN asm.cand_chosen s ON s.raw_file = e.raw_file AND s.notice_id = e.notice_id "
+                    f"AND s.record_table = '{src}'")
+        con.execute(f"CREATE VIEW {CAND}.{quote(name)} AS SELECT {cols}, s.version AS _version "
+                    f"FROM {EXTRACTED_SCHEMA}.{quote(name)} e {join} WHERE {ROUND}")
+    flags = column_list(TABLES["dq_flags"], "e.")
+    con.execute(f"CREATE VIEW {CAND}.dq_flags AS SELECT {flags}, s.version AS _version "
+                f"FROM {EXTRACTED_SCHEMA}.file_flags e JOIN (SELECT DISTINCT notice_id, version, raw_file "
+                f"FROM asm.cand_chosen) s ON s.raw_file = e.raw_file AND s.notice_id = e.notice_id WHERE {ROUND}")
+    con.execute(f"CREATE VIEW {CAND}.notices AS SELECT * FROM ({notice_rows_sql()}) s WHERE {ROUND}")
+    con.execute(f"CREATE VIEW {CAND}.raw_files AS SELECT {column_list(TABLES['raw_files'], 'f.')}, s.version AS _version "
+                f"FROM asm.nfiles f JOIN asm.cand_files s USING (raw_file) WHERE {ROUND}")
 
 
-def _text(value) -> str | None:
-    return None if value is None else str(value)
+def set_round(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, int]]) -> None:
+    """Point the cand views at these (notice_id, version) candidates."""
+    con.execute("DELETE FROM asm.round_set")
+    if pairs:
+        con.executemany("INSERT INTO asm.round_set VALUES (?, ?)", [list(p) for p in pairs])
 
 
-def notice_changes(notice_id: str, versions: list[FileResult]) -> list[dict]:
-    """List what changed between each pair of consecutive versions of a notice."""
-    out = []
-    for i in range(1, len(versions)):
-        old, new = versions[i - 1], versions[i]
-        for table in RECORD_TABLES:
-            for change in record_changes(table, old.records.get(table, []), new.records.get(table, [])):
-                out.append({"notice_id": notice_id, "from_version": i, "to_version": i + 1, **change,
-                            "from_raw_sha256": old.raw.sha256, "to_raw_sha256": new.raw.sha256})
-    return out
+def notice_rows_sql() -> str:
+    """SQL for one notices row per version: the page's metadata, a field it lacks filled from its attachments."""
+    meta = []
+    for c in META_COLUMNS:
+        meta.append(f"coalesce(p.{quote(c)}, (SELECT a.{quote(c)} FROM asm.nfiles a JOIN asm.attachments x USING (raw_file) "
+                    f"WHERE x.notice_id = v.notice_id AND a.{quote(c)} IS NOT NULL ORDER BY a.raw_file LIMIT 1)) "
+                    f"AS {quote(c)}")
+    return f"""
+        SELECT v.notice_id, v.version,
+               CAST(NULL AS VARCHAR) AS status, CAST(NULL AS VARCHAR) AS status_reason,
+               {", ".join(meta)},
+               coalesce(p.format, 'unknown') AS format,
+               (SELECT list(DISTINCT f.format ORDER BY f.format) FROM asm.cand_files s JOIN asm.nfiles f USING (raw_file)
+                 WHERE s.notice_id = v.notice_id AND s.version = v.version AND f.format IS NOT NULL) AS formats,
+               p.source_url, p.raw_file, p.raw_sha256, p.ingested_at, p.version_date,
+               p.version_date AS valid_from, CAST(NULL AS TIMESTAMP) AS valid_to, FALSE AS is_current,
+               v.version AS _version
+        FROM asm.versions v JOIN asm.nfiles p ON p.raw_file = v.raw_file"""
 
 
-def cross_format_findings(table: str, chosen: FileResult, others: list[FileResult]) -> list[dict]:
-    """Compare the kept records with the same notice's other formats; one finding per disagreeing cell."""
-    if table != "service_provisions" or not others:
-        return []
-    from pipeline.derive.agreement import compare_provision_sets
+def publish_notices(con: duckdb.DuckDBPyConnection, notices: set[str] | None) -> None:
+    """Replace the analyst rows of the notices assembled by their published candidates (asm.verdicts)."""
+    scope = _in_list(notices)
+    set_round(con, [tuple(r) for r in con.execute(
+        "SELECT notice_id, version FROM asm.verdicts WHERE published").fetchall()])
+    for name, table in TABLES.items():
+        if table.per_file or name == "dq_flags":
+            con.execute(f"DELETE FROM {quote(name)} WHERE {scope}")
+            con.execute(f"INSERT INTO {quote(name)} SELECT {column_list(table)} FROM {CAND}.{quote(name)}")
+    con.execute(f"DELETE FROM notices WHERE {scope}")
+    select = ", ".join(
+        {"status": "CASE WHEN d.published THEN 'published' WHEN d.failed THEN 'quarantined' "
+                   "WHEN v.file_status = 'failed' THEN 'failed' ELSE 'superseded' END AS status",
+         "status_reason": "coalesce(d.reason, CASE WHEN v.file_status = 'failed' THEN f.reason END) AS status_reason",
+         "is_current": "coalesce(d.published, FALSE) AS is_current",
+         "valid_to": "CASE WHEN coalesce(d.published OR d.failed, FALSE) THEN NULL ELSE "
+                     "(SELECT min(n2.version_date) FROM asm.versions n2 LEFT JOIN asm.verdicts d2 USING (notice_id, version) "
+                     "WHERE n2.notice_id = n.notice_id AND n2.version > n.version AND NOT coalesce(d2.failed, FALSE)) "
+                     "END AS valid_to",
+         }.get(c, f"n.{quote(c)}") for c in TABLES["notices"].column_names)
+    con.execute(f"INSERT INTO notices SELECT {select} FROM ({notice_rows_sql()}) n "
+                f"JOIN asm.versions v USING (notice_id, version) JOIN asm.nfiles f ON f.raw_file = v.raw_file "
+                f"LEFT JOIN asm.verdicts d USING (notice_id, version)")
 
-    out = []
-    for other in others:
-        for finding in compare_provision_sets(chosen.records[table], other.records[table]):
-            out.append({**finding, "notice_id": chosen.raw.notice_id, "raw_file": chosen.raw.path,
-                        "raw_sha256": chosen.raw.sha256})
-    return out
+
+def publish_raw_files(con: duckdb.DuckDBPyConnection, notices: set[str] | None) -> None:
+    """Replace the raw_files rows of the notices assembled; a file only a withheld version used is quarantined."""
+    scope = _in_list(notices)
+    con.execute(f"DELETE FROM raw_files WHERE {scope} OR notice_id IS NULL")
+    cols = TABLES["raw_files"].column_names
+    select = ", ".join("CASE WHEN f.status <> 'failed' AND q.raw_file IS NOT NULL THEN 'quarantined' ELSE f.status "
+                       "END AS status" if c == "status" else f"f.{quote(c)}" for c in cols)
+    con.execute(f"""
+        INSERT INTO raw_files SELECT {select} FROM asm.nfiles f
+        LEFT JOIN (SELECT DISTINCT c.raw_file FROM asm.cand_files c JOIN asm.verdicts d USING (notice_id, version)
+                   WHERE d.failed AND c.raw_file NOT IN (SELECT c2.raw_file FROM asm.cand_files c2
+                       JOIN asm.verdicts d2 USING (notice_id, version) WHERE d2.published)) q USING (raw_file)""")

@@ -9,6 +9,13 @@ A suite file names its table and lists `[[expect]]` entries: the GX expectation 
 
 Both value sets become GX suite parameters, resolved from the warehouse being validated. `[[check]]` entries
 validate a query over several tables (row counts, composite keys) with the same kind of `[[check.expect]]`.
+
+Each expectation guards either one notice's rows or the warehouse as a whole (`scope = "notice" | "warehouse"`,
+set per file, per check or per expectation). A notice-scope expectation is validated with GX on the candidate rows
+of the notices a refresh changed: a failure quarantines that notice version, the others publish. A warehouse-scope
+expectation is validated in SQL inside the built file: a failure stops the publish. Tables filled per notice
+(extracted per file, notices, raw_files, dq_flags) default to notice scope; history and derived tables to warehouse.
+A notice-scope check query must select `notice_id`, so each offending row names its notice.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from pathlib import Path
 from pipeline.config import DATA, EXPECTATIONS_DIR
 
 SEVERITIES = ("critical", "warning")
-_OURS = ("type", "severity", "why", "where", "value_set_from_table", "value_set_from_data")
+SCOPES = ("notice", "warehouse")
+NOTICE_TABLES_EXTRA = ("notices", "raw_files", "dq_flags")  # besides the per-file tables
+_OURS = ("type", "severity", "why", "where", "value_set_from_table", "value_set_from_data", "scope")
 _COLUMN_ARGS = ("column", "column_A", "column_B")
 
 
@@ -39,6 +48,7 @@ class Spec:
     where: dict | None = None
     value_set_from_table: str | None = None
     value_set_from_data: str | None = None
+    scope: str = "notice"
 
     @property
     def columns(self) -> list[str]:
@@ -86,9 +96,25 @@ class Suite:
     sql: str | None = None
     why: str = ""
     file: str = ""
+    scope: str = "notice"
 
 
-def _spec(entry: dict, where: str) -> Spec:
+def _scope(value, default: str, where: str) -> str:
+    scope = value or default
+    if scope not in SCOPES:
+        raise SuiteError(f"{where}: scope {scope!r} is not one of {SCOPES}")
+    return scope
+
+
+def default_scope(table: str) -> str:
+    """Return the scope a table's expectations take unless they say otherwise."""
+    from pipeline.warehouse.schema import TABLES
+
+    t = TABLES.get(table)
+    return "notice" if (t is not None and t.per_file) or table in NOTICE_TABLES_EXTRA else "warehouse"
+
+
+def _spec(entry: dict, where: str, scope: str = "notice") -> Spec:
     if "type" not in entry:
         raise SuiteError(f"{where}: an expectation without `type`")
     sev = entry.get("severity")
@@ -98,7 +124,8 @@ def _spec(entry: dict, where: str) -> Spec:
         raise SuiteError(f"{where}: {entry['type']} does not say why it exists (`why = ...`)")
     kwargs = {k: v for k, v in entry.items() if k not in _OURS}
     return Spec(entry["type"], kwargs, sev, entry["why"].strip(), entry.get("where"),
-                entry.get("value_set_from_table"), entry.get("value_set_from_data"))
+                entry.get("value_set_from_table"), entry.get("value_set_from_data"),
+                _scope(entry.get("scope"), scope, where))
 
 
 def read_suite_file(path: Path, keys: dict[str, tuple[str, ...]] | None = None) -> list[Suite]:
@@ -109,15 +136,25 @@ def read_suite_file(path: Path, keys: dict[str, tuple[str, ...]] | None = None) 
     if not table:
         raise SuiteError(f"{path.name}: no `table = ...`")
     index = tuple(doc.get("index") or (keys or {}).get(table) or ())
-    suites = [Suite(table, table, tuple(_spec(e, f"{path.name} [[expect]] {i + 1}") for i, e in
-                                        enumerate(doc.get("expect", []))), index, None, doc.get("why", ""), path.name)]
+    file_scope = _scope(doc.get("scope"), default_scope(table), path.name)
+    suites = []
+    for scope in SCOPES:  # a table's expectations split into one suite per scope
+        specs = tuple(s for i, e in enumerate(doc.get("expect", []))
+                      if (s := _spec(e, f"{path.name} [[expect]] {i + 1}", file_scope)).scope == scope)
+        if specs or (scope == file_scope and not doc.get("expect")):
+            name = table if scope == file_scope else f"{table}@{scope}"
+            suites.append(Suite(name, table, specs, index, None, doc.get("why", ""), path.name, scope))
     for check in doc.get("check", []):
         name = f"{table}.{check['name']}"
-        specs = tuple(_spec(e, f"{path.name} check {check['name']}") for e in check.get("expect", []))
+        where = f"{path.name} check {check['name']}"
+        scope = _scope(check.get("scope"), file_scope, where)
+        specs = tuple(_spec(e, where, scope) for e in check.get("expect", []))
         if not check.get("sql") or not specs:
             raise SuiteError(f"{path.name}: check {check['name']} needs `sql` and at least one [[check.expect]]")
+        if any(s.scope != scope for s in specs):
+            raise SuiteError(f"{where}: set scope on the check, not on its expectations")
         suites.append(Suite(name, table, specs, tuple(check.get("index", ())), check["sql"],
-                            check.get("why", ""), path.name))
+                            check.get("why", ""), path.name, scope))
     return suites
 
 

@@ -1,4 +1,12 @@
-"""What a warehouse was built from: code, data files, reviews and raw bytes, hashed into one value."""
+"""What a warehouse was built from, hashed: one value per layer, so each change redoes only what it touches.
+
+- extraction code: the modules and data files that shape a raw file's partition (a change re-reads every file);
+- build code: everything else of the package plus the expectation suites (a change re-assembles every notice from
+  the partitions, reading no raw file);
+- reviews: the QA decision files (a change re-applies decisions only);
+- inputs: the raw files' names and hashes, and the build options.
+The warehouse's build_info keeps each; a refresh whose values all match does nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +15,61 @@ from pathlib import Path
 
 from pipeline.config import PACKAGE
 
-CODE_SUFFIXES = {".py", ".toml", ".json", ".csv", ".yml", ".yaml"}
+CODE_SUFFIXES = {".py", ".toml", ".json", ".csv", ".yml", ".yaml", ".css"}
+# Parts of the package that never change what a raw file's partition holds.
+NOT_EXTRACTION = ("report", "serve", "fetch", "engine", "warehouse", "cli.py", "bench.py", "refresh.py", "__main__.py")
+# ... except these warehouse modules: the partition's schema and format.
+EXTRACTION_ALSO = ("warehouse/schema.py", "warehouse/partitions.py")
 
 
-def code_fingerprint(extra_dirs: tuple[Path, ...] = ()) -> str:
-    """Hash the package's code and data files (and any extra folders, e.g. reviews/, expectations/)."""
+def _files(base: Path) -> list[Path]:
+    if not base.exists():
+        return []
+    return sorted(p for p in base.rglob("*") if p.is_file() and p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts)
+
+
+def hash_files(paths: list[tuple[str, Path]]) -> str:
     h = hashlib.sha256()
-    for base in (PACKAGE, *extra_dirs):
-        if not base.exists():
-            continue
-        for p in sorted(base.rglob("*")):
-            if p.is_file() and p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts:
-                h.update(str(p.relative_to(base)).encode())
-                h.update(p.read_bytes())
+    for name, p in paths:
+        h.update(name.encode())
+        h.update(b"\0")
+        h.update(p.read_bytes())
     return h.hexdigest()
 
 
-def build_fingerprint(code: str, raw: list[tuple[str, str]], options: str = "") -> str:
-    """Combine the code fingerprint with the raw files' names and hashes and the build options."""
-    h = hashlib.sha256(code.encode())
-    for name, sha in sorted(raw):
-        h.update(f"{name}\0{sha}\n".encode())
+def extraction_fingerprint() -> str:
+    """Hash the code and data that shape partitions."""
+    paths = []
+    for p in _files(PACKAGE):
+        rel = p.relative_to(PACKAGE).as_posix()
+        if rel.split("/", 1)[0] in NOT_EXTRACTION and rel not in EXTRACTION_ALSO:
+            continue
+        paths.append((rel, p))
+    return hash_files(paths)
+
+
+def build_fingerprint(expectations_dir: Path) -> str:
+    """Hash the whole package and the expectation suites (what assembles, checks and publishes)."""
+    paths = [(p.relative_to(PACKAGE).as_posix(), p) for p in _files(PACKAGE)]
+    paths += [(f"expectations/{p.name}", p) for p in _files(expectations_dir)]
+    return hash_files(paths)
+
+
+def folder_fingerprint(folder: Path | None) -> str:
+    """Hash the files of a folder (the review files)."""
+    if folder is None:
+        return ""
+    return hash_files([(p.relative_to(folder).as_posix(), p) for p in _files(folder)])
+
+
+def inputs_fingerprint(inputs: list[tuple[str, str]], options: str = "") -> str:
+    """Hash the raw files' names and hashes and the build options."""
+    h = hashlib.sha256()
+    for name, sha in sorted(inputs):
+        h.update(f"{name}\0{sha}\n".encode("utf-8", "surrogateescape"))
     h.update(options.encode())
     return h.hexdigest()
+
+
+def combined(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

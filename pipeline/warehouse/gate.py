@@ -21,6 +21,7 @@ from pipeline.errors import PipelineError
 from pipeline.warehouse.expectations import Suite, data_value_set, load_suites, spec_to_expectation
 
 ROW_KEY = "row_key"
+NOTICE = "notice_id"
 SHOWN_ROWS = 5  # offending rows named per failed expectation in messages
 
 
@@ -43,6 +44,7 @@ class Outcome:
     offending: list[str] = field(default_factory=list)
     observed: object = None
     error: str | None = None
+    rows: list[dict] = field(default_factory=list)  # offending rows: {"row_key", "notice_id", "detail"}
 
     def line(self) -> str:
         """Say what failed, on which table and columns, and name a few offending rows."""
@@ -111,7 +113,7 @@ def warehouse_to_snapshots(con: duckdb.DuckDBPyConnection, suites: list[Suite], 
         try:
             con.execute(f"COPY (SELECT *{refs}, {row_key_sql(suite.index)} AS {ROW_KEY} FROM ({source})) "
                         f"TO '{path}' (FORMAT parquet)")
-        except duckdb.CatalogException as exc:
+        except (duckdb.CatalogException, duckdb.BinderException) as exc:
             raise SuiteDoesNotFit(f"suite {suite.name} (expectations/{suite.file}): {exc}", stage="gate") from exc
 
 
@@ -165,20 +167,27 @@ def run_checkpoint(context, name: str, definitions: list, result_format: dict, p
     return checkpoint.run(expectation_parameters=params, run_id=RunIdentifier(run_name=run_name))
 
 
-def _offending(result: dict, column_names: list[str]) -> list[str]:
-    """Name each offending row by its row_key, with the value(s) that broke the expectation."""
+def _offending_rows(result: dict, column_names: list[str]) -> list[dict]:
+    """Describe each offending row: its row_key, its notice (where the batch has one) and the values at fault."""
     out = []
     for item in result.get("unexpected_index_list") or []:
         if not isinstance(item, dict):
-            out.append(str(item))
+            out.append({"row_key": str(item), "notice_id": None, "detail": ""})
             continue
         key = str(item.get(ROW_KEY))
         # Values already spelled out in the row key (provision_id=…) are not repeated.
         # A reference column (task_id__missing_from__tasks__task_id) is shown under the column it checks.
         values = ", ".join(f"{c.split('__missing_from__')[0]}={_short(item[c])}" for c in column_names
                            if c in item and f"{c}=" not in key)
-        out.append(f"{key} ({values})" if values else key)
+        notice = item.get(NOTICE)
+        out.append({"row_key": key, "notice_id": None if notice is None else str(notice), "detail": values})
     return out
+
+
+def _offending(result: dict, column_names: list[str]) -> list[str]:
+    """Name each offending row by its row_key, with the value(s) that broke the expectation."""
+    return [f"{r['row_key']} ({r['detail']})" if r["detail"] else r["row_key"]
+            for r in _offending_rows(result, column_names)]
 
 
 def _short(value: object, limit: int = 60) -> str:
@@ -202,10 +211,12 @@ def checkpoint_to_outcomes(checkpoint_result) -> list[Outcome]:
             error = None
             if r.exception_info and r.exception_info.get("raised_exception"):
                 error = str(r.exception_info.get("exception_message"))
+            rows = _offending_rows(res, columns)
             outcomes.append(Outcome(
                 suite=validation.suite_name, label=meta.get("label", cfg.type), severity=meta.get("severity", "critical"),
                 success=bool(r.success), why=meta.get("why", ""), unexpected_count=res.get("unexpected_count"),
-                offending=_offending(res, columns), observed=res.get("observed_value"), error=error))
+                offending=[f"{x['row_key']} ({x['detail']})" if x["detail"] else x["row_key"] for x in rows],
+                observed=res.get("observed_value"), error=error, rows=rows))
     return outcomes
 
 
@@ -216,14 +227,31 @@ def outcomes_to_gate(outcomes: list[Outcome], seconds: float = 0.0) -> GateResul
     return GateResult(passed=not failures, failures=failures, warnings=warns, outcomes=outcomes, seconds=seconds)
 
 
+def run_suites(snapshot_dir: Path, suites: list[Suite], params: dict, *, complete: bool, run_name: str,
+               index_columns: tuple[str, ...] = (ROW_KEY,)) -> Validation:
+    """Validate written snapshots through one GX checkpoint (pass/fail first, failing suites again for their rows)."""
+    start = time.perf_counter()
+    full = {"result_format": "COMPLETE", "unexpected_index_column_names": list(index_columns)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GX's deprecation and pandas notices are not findings
+        context = new_context()
+        definitions = suites_to_definitions(context, suites, snapshot_dir)
+        result = run_checkpoint(context, "warehouse_gate", definitions, full if complete else BOOLEAN_ONLY,
+                                params, run_name)
+        outcomes = checkpoint_to_outcomes(result)
+        failing = {o.suite for o in outcomes if not o.success}
+        if failing and not complete:
+            detail = run_checkpoint(context, "warehouse_gate_detail",
+                                    [d for d in definitions if d.name in failing], full, params, run_name)
+            outcomes = [o for o in outcomes if o.suite not in failing] + checkpoint_to_outcomes(detail)
+            order = {s.name: i for i, s in enumerate(suites)}
+            outcomes.sort(key=lambda o: order.get(o.suite, len(order)))
+    return Validation(context, result, outcomes_to_gate(outcomes, time.perf_counter() - start))
+
+
 def validate_warehouse(db_path: Path, suites: list[Suite] | None = None, *, complete: bool = False,
                        run_name: str = "gate") -> Validation:
-    """Validate a DuckDB file (opened read-only) against the suites through a GX checkpoint.
-
-    With complete=False the checkpoint only decides pass/fail, and suites with a failure are validated again
-    (checkpoint `warehouse_gate_detail`) to name their offending rows; complete=True gives every row at once.
-    """
-    start = time.perf_counter()
+    """Validate a DuckDB file (opened read-only) against every suite, whatever its scope (the report's Data Docs)."""
     suites = load_suites(EXPECTATIONS_DIR) if suites is None else suites
     with tempfile.TemporaryDirectory(prefix="gate-") as tmp:
         con = duckdb.connect(str(db_path), read_only=True)
@@ -232,25 +260,27 @@ def validate_warehouse(db_path: Path, suites: list[Suite] | None = None, *, comp
             params = suite_parameters(con, suites)
         finally:
             con.close()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # GX's deprecation and pandas notices are not findings
-            context = new_context()
-            definitions = suites_to_definitions(context, suites, Path(tmp))
-            result = run_checkpoint(context, "warehouse_gate", definitions, COMPLETE if complete else BOOLEAN_ONLY,
-                                    params, run_name)
-            outcomes = checkpoint_to_outcomes(result)
-            failing = {o.suite for o in outcomes if not o.success}
-            if failing and not complete:
-                detail = run_checkpoint(context, "warehouse_gate_detail",
-                                        [d for d in definitions if d.name in failing], COMPLETE, params, run_name)
-                detailed = checkpoint_to_outcomes(detail)
-                outcomes = [o for o in outcomes if o.suite not in failing] + detailed
-                order = {s.name: i for i, s in enumerate(suites)}
-                outcomes.sort(key=lambda o: order.get(o.suite, len(order)))
-    gate = outcomes_to_gate(outcomes, time.perf_counter() - start)
-    return Validation(context, result, gate)
+        return run_suites(Path(tmp), suites, params, complete=complete, run_name=run_name)
 
 
 def run_gate(db_path: Path) -> GateResult:
-    """Validate a built (unpublished) warehouse file."""
+    """Validate a built (unpublished) warehouse file against every suite."""
     return validate_warehouse(db_path).gate
+
+
+def validate_candidates(con: duckdb.DuckDBPyConnection, suites: list[Suite], snapshot_dir: Path,
+                        run_name: str = "gate") -> GateResult:
+    """Validate the notice-scope suites on the candidate rows (schema ``cand``) of the notices being assembled.
+
+    Each offending row carries its notice_id, so a failure quarantines that notice, not the run.
+    """
+    suites = [s for s in suites if s.scope == "notice"]
+    snapshot_dir.mkdir(parents=True, exist_ok=True)
+    con.execute("SET search_path = 'cand,main'")
+    try:
+        warehouse_to_snapshots(con, suites, snapshot_dir)
+        params = suite_parameters(con, suites)
+    finally:
+        con.execute("RESET search_path")
+    return run_suites(snapshot_dir, suites, params, complete=False, run_name=run_name,
+                      index_columns=(ROW_KEY, NOTICE)).gate

@@ -1,11 +1,16 @@
 """The warehouse contract: every table, its grain, its columns with types and meanings.
 
-DDL and the data dictionary (docs/data_dictionary.md) are both generated from here, so they cannot drift.
+DDL, the Arrow schemas of partitions and the data dictionary (docs/data_dictionary.md) are all generated from
+here, so they cannot drift. A table marked ``per_file`` is filled from raw files' partitions: its rows for every
+file (all formats, all versions) live in the ``extracted`` schema of the warehouse (for QA), and the analyst table
+holds those of each notice's published version and chosen format.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,7 @@ class Table:
     grain: str
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
+    per_file: bool = False  # rows come from raw files' partitions (see the module docstring)
 
     @property
     def column_names(self) -> list[str]:
@@ -40,56 +46,172 @@ LINEAGE = (
 TABLES: dict[str, Table] = {}
 
 
-def table(name: str, grain: str, *columns: Column, key: tuple[str, ...] = ()) -> Table:
-    t = Table(name, grain, tuple(columns), key)
+def table(name: str, grain: str, *columns: Column, key: tuple[str, ...] = (), per_file: bool = False) -> Table:
+    t = Table(name, grain, tuple(columns), key, per_file)
     TABLES[name] = t
     return t
 
 
+_ARROW = {
+    "VARCHAR": pa.string(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "DOUBLE": pa.float64(),
+    "BOOLEAN": pa.bool_(),
+    "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "JSON": pa.string(),
+    "MAP(VARCHAR, VARCHAR)": pa.map_(pa.string(), pa.string()),
+}
+
+
+def arrow_type(sql_type: str) -> pa.DataType:
+    if sql_type.endswith("[]"):
+        return pa.list_(arrow_type(sql_type[:-2]))
+    return _ARROW[sql_type]
+
+
+def arrow_schema(table: Table) -> pa.Schema:
+    return pa.schema([pa.field(c.name, arrow_type(c.type), nullable=c.nullable) for c in table.columns])
+
+
 table(
     "notices",
-    "one row per notice version (a notice's page or, lacking one, its first file)",
-    C("notice_id", "VARCHAR", "Stable notice key: the 文号 as published (e.g. 厦民〔2025〕95号), else the file stem.", False),
-    C("version", "INTEGER", "Version number of this notice, 1 for the first bytes seen.", False),
-    C("title", "VARCHAR", "Title as published."),
+    "one row per notice version (each distinct page of a notice, or lacking one its first file), with its status",
+    C("notice_id", "VARCHAR", "Stable notice key: the normalized 文号 (e.g. 厦民〔2025〕95号), else the 索引号, else the site's article id, else a content hash.", False),
+    C("version", "INTEGER", "Version number, 1 for the earliest by the documents' own dates (published/posted date, else retrieval time, else first sight).", False),
+    C("status", "VARCHAR", "published (the version analysts see), superseded (an older published version), or quarantined (withheld: a per-notice expectation failed; see quarantine_rows).", False),
+    C("status_reason", "VARCHAR", "For a quarantined version: the expectations that failed and what to do; for a notice without typed rows: why."),
+    C("title", "VARCHAR", "Title as published (site suffix removed)."),
     C("doc_number", "VARCHAR", "文号 as published."),
+    C("doc_number_norm", "VARCHAR", "文号 with whitespace removed and bracket variants folded to 〔〕 (the form notice_id uses)."),
     C("index_no", "VARCHAR", "索引号 (information-disclosure index number) as published."),
-    C("issuer", "VARCHAR", "Issuing body as published (发布机构 / 发布单位)."),
+    C("issuer", "VARCHAR", "Issuing body as published (发布机构 / 发布单位 / 发文机关)."),
+    C("written_on", "DATE", "成文日期, where printed."),
     C("published_on", "DATE", "Document date (公文生成日期 / 发布日期)."),
     C("posted_on", "DATE", "Date the page was posted on the site (page meta PubDate), where given."),
-    C("effective_on", "DATE", "生效日期, where the site gives it."),
-    C("expires_on", "DATE", "失效日期, where the site gives it (----- means none: NULL)."),
+    C("effective_on", "DATE", "生效日期, where printed."),
+    C("expires_on", "DATE", "失效日期, where printed (----- means none: NULL)."),
+    C("source", "VARCHAR", "来源 / 信息来源 / ContentSource as printed."),
+    C("site", "VARCHAR", "Site name (SiteName meta or the site profile)."),
+    C("site_column", "VARCHAR", "Site column the page is filed under (ColumnName meta)."),
+    C("jurisdiction_code", "VARCHAR", "Jurisdiction of the notice (pipeline/data/jurisdictions.toml), from the site, the issuer or the 文号 prefix."),
+    C("jurisdiction_name", "VARCHAR", "Its name (厦门市, 广州市, 国家 …)."),
     C("site_profile", "VARCHAR", "Site profile whose metadata layout matched the page."),
-    C("format", "VARCHAR", "Format of the file the metadata came from (html, pdf, docx).", False),
-    C("formats", "VARCHAR[]", "Formats of all the notice's files loaded in this version."),
+    C("notice_id_from", "VARCHAR", "How notice_id was found: provenance, doc_number, index_no, article_id, parent (an attachment of a known page) or content_hash."),
+    C("format", "VARCHAR", "Format of the file the metadata came from (html, pdf, docx …).", False),
+    C("formats", "VARCHAR[]", "Formats of all the notice's files in this version."),
     C("source_url", "VARCHAR", "URL the page was fetched from, where known."),
     *LINEAGE,
-    C("ingested_at", "TIMESTAMP", "When these bytes were first loaded.", False),
-    C("valid_from", "TIMESTAMP", "When this version became current.", False),
-    C("valid_to", "TIMESTAMP", "When a newer version replaced it; NULL while current."),
-    C("is_current", "BOOLEAN", "True for the newest version of the notice.", False),
+    C("ingested_at", "TIMESTAMP", "When these bytes were first seen (history/files.jsonl).", False),
+    C("version_date", "TIMESTAMP", "The date versions are ordered by: published/posted date of the document, else retrieval time, else first sight.", False),
+    C("valid_from", "TIMESTAMP", "When this version became current (its version_date).", False),
+    C("valid_to", "TIMESTAMP", "When a newer published version replaced it; NULL while current."),
+    C("is_current", "BOOLEAN", "True for the one published version of the notice analysts see.", False),
     key=("notice_id", "version"),
 )
 
 table(
     "raw_files",
-    "one row per file under raw/ seen by the last refresh, with its outcome",
-    C("raw_file", "VARCHAR", "File name under raw/.", False),
+    "one row per raw file (and per earlier bytes of a file edited in place) seen by the last refresh, with its outcome",
+    C("raw_file", "VARCHAR", "File name under raw/; name@<sha12> for earlier bytes of a file edited in place (kept in history/objects).", False),
     C("raw_sha256", "VARCHAR", "sha256 of its bytes.", False),
-    C("notice_id", "VARCHAR", "Notice the file belongs to (from provenance, else its content, else its stem)."),
-    C("role", "VARCHAR", "page or attachment."),
-    C("format", "VARCHAR", "Detected format (html, pdf, docx) or NULL where undetected."),
+    C("current", "BOOLEAN", "False for earlier bytes of a file edited in place.", False),
+    C("notice_id", "VARCHAR", "Notice the file belongs to (provenance, else its page, else its content)."),
+    C("role", "VARCHAR", "page (carries the notice's metadata) or attachment."),
+    C("format", "VARCHAR", "Format detected from the bytes (html, pdf, docx, xlsx, xls, doc …) or NULL where undetected."),
     C("size_bytes", "BIGINT", "File size.", False),
     C("source_url", "VARCHAR", "URL it was fetched from, where known."),
+    C("parent_url", "VARCHAR", "For an attachment: the page that linked it, where known."),
     C("retrieved_on", "VARCHAR", "When it was fetched or copied, as recorded in its provenance."),
     C("decoded_as", "VARCHAR", "How text was decoded (source:codec), for HTML."),
-    C("status", "VARCHAR", "loaded, no_table (nothing recognized; notice kept) or failed.", False),
+    C("converted", "VARCHAR", "How a legacy office file was converted before reading (e.g. doc→docx by LibreOffice, sandboxed)."),
+    C("status", "VARCHAR", "loaded, no_table (nothing recognized; notice kept), failed, or quarantined (read, but its notice version was withheld by the gate).", False),
     C("stage", "VARCHAR", "Stage that failed or reported, where status is not loaded."),
     C("reason", "VARCHAR", "What went wrong and what to do."),
-    C("tables_found", "INTEGER", "Tables (grids) found in the file."),
-    C("records", "INTEGER", "Tidy records extracted from the file (before choosing one format per notice)."),
-    C("ingested_at", "TIMESTAMP", "When these bytes were first loaded.", False),
+    C("tables_found", "INTEGER", "Data tables found in the file (after stitching pages; layout tables not counted)."),
+    C("tables_typed", "INTEGER", "Of those, tables a profile recognized (loaded into a typed table as well)."),
+    C("tables_skipped", "INTEGER", "Tables that are not data tables (layout, link boxes, metadata blocks)."),
+    C("untyped", "VARCHAR[]", "For each data table not typed: why (no profile matched, best candidate …)."),
+    C("records", "INTEGER", "Typed records extracted from the file (before choosing one format per notice)."),
+    C("ingested_at", "TIMESTAMP", "When these bytes were first seen.", False),
     key=("raw_file",),
+)
+
+# --- the generic table layer: every table of every file (pipeline/tables) --------------------------------
+
+table(
+    "source_tables",
+    "one row per logical table of a file (after stitching pages), whatever its kind",
+    C("table_id", "VARCHAR", "Stable key: first 16 hex of the raw file's sha256 : table_no.", False),
+    C("notice_id", "VARCHAR", "Notice of the file.", False),
+    *LINEAGE,
+    C("table_no", "INTEGER", "1-based position of the table among the file's data tables.", False),
+    C("title", "VARCHAR", "Caption or title row(s) as published."),
+    C("kind", "VARCHAR", "Profile that recognized the table (service_list, task_list, …); NULL when none did."),
+    C("columns", "VARCHAR[]", "Header names in column order; multi-row headers flattened top to bottom with · (统筹基金最高支付限额·职工医保).", False),
+    C("n_header_rows", "INTEGER", "Header rows (0 for a key/value form).", False),
+    C("n_data_rows", "INTEGER", "Data rows (title, header, section, note, total and blank rows excluded).", False),
+    C("n_cols", "INTEGER", "Logical columns.", False),
+    C("pages", "INTEGER[]", "PDF pages the table sits on; NULL for other formats."),
+    C("locator", "VARCHAR", "Where in the file: table[n] DOM path, pages of a PDF table, sheet of a workbook."),
+    C("sheet", "VARCHAR", "Sheet name, for spreadsheets."),
+    C("source_format", "VARCHAR", "Format of the file (html, pdf, docx, xlsx …).", False),
+    C("shape", "VARCHAR", "columnar, or key_value (a two-column label/value form without a header row).", False),
+    C("notes", "VARCHAR[]", "Note rows and text printed below the table (注：…, 单位：万元)."),
+    C("untyped_reason", "VARCHAR", "Why no profile recognized the table (NULL when kind is set)."),
+    key=("table_id",),
+    per_file=True,
+)
+
+table(
+    "table_rows",
+    "one row per data row of a logical table",
+    C("table_id", "VARCHAR", "Table (source_tables.table_id).", False),
+    C("notice_id", "VARCHAR", "Notice of the file.", False),
+    C("row_no", "INTEGER", "1-based position among the table's data rows.", False),
+    C("section", "VARCHAR", "Section rows in force, outermost first, joined by ' / ' (一、内科用药 / （一）解表剂)."),
+    C("cells", "VARCHAR[]", "Values in column order; a merged cell's text is carried into every position it covers.", False),
+    C("record", "MAP(VARCHAR, VARCHAR)", "Column name → value (a repeated column name gets #2, #3 …).", False),
+    C("grid_rows", "INTEGER[]", "0-based grid rows of the file's table this row covers.", False),
+    C("pages", "INTEGER[]", "PDF pages the row sits on; NULL for other formats."),
+    C("locator", "VARCHAR", "Where the row's first cell is in the file (DOM path, page/box, sheet!A1)."),
+    *LINEAGE,
+    key=("table_id", "row_no"),
+    per_file=True,
+)
+
+table(
+    "table_cells",
+    "one row per origin cell of a logical table (covered positions of merged cells are not rows)",
+    C("table_id", "VARCHAR", "Table (source_tables.table_id).", False),
+    C("notice_id", "VARCHAR", "Notice of the file.", False),
+    C("row", "INTEGER", "0-based grid row of the cell.", False),
+    C("col", "INTEGER", "0-based grid column of the cell.", False),
+    C("rowspan", "INTEGER", "Rows the cell spans.", False),
+    C("colspan", "INTEGER", "Grid columns the cell spans.", False),
+    C("text", "VARCHAR", "Text as published (paragraph breaks kept as line breaks).", False),
+    C("role", "VARCHAR", "Role of the cell's row: title, header, section, data, note, total, blank or repeated_header.", False),
+    C("logical_col", "INTEGER", "0-based logical column (index into source_tables.columns); NULL for a cell spanning the table."),
+    C("locator", "VARCHAR", "DOM path, DOCX cell path, PDF page/box or sheet!A1 of the cell."),
+    C("page", "INTEGER", "PDF page (1-based)."),
+    C("bbox", "DOUBLE[]", "PDF bounding box (x0, top, x1, bottom) in points."),
+    *LINEAGE,
+    key=("table_id", "row", "col"),
+    per_file=True,
+)
+
+table(
+    "quarantine_rows",
+    "one row per offending row of a notice version the gate withheld (or one per failed expectation without rows)",
+    C("notice_id", "VARCHAR", "Notice withheld.", False),
+    C("raw_file", "VARCHAR", "Page file of the withheld version.", False),
+    C("raw_sha256", "VARCHAR", "Its sha256.", False),
+    C("suite", "VARCHAR", "Expectation suite (the table it guards).", False),
+    C("expectation", "VARCHAR", "The expectation that failed, with its columns.", False),
+    C("why", "VARCHAR", "Why the expectation exists (from expectations/*.toml).", False),
+    C("row_key", "VARCHAR", "The offending row, by its key (provision_id=…); NULL for a table-level failure."),
+    C("detail", "VARCHAR", "The offending values."),
 )
 
 table(
@@ -108,10 +230,12 @@ table(
     C("source_format", "VARCHAR", "Format the row was taken from (html, docx, pdf).", False),
     *LINEAGE,
     C("table_index", "INTEGER", "0-based index of the table in the raw file.", False),
+    C("table_id", "VARCHAR", "The generic table the row was read from (source_tables.table_id)."),
     C("source_row", "INTEGER", "0-based grid row of this population in that table.", False),
     C("source_rows", "INTEGER[]", "Every grid row whose cell fed this row (merged category/item cells included).", False),
     C("pages", "INTEGER[]", "PDF pages (1-based) the row's cells sit on; NULL for HTML/DOCX."),
     key=("provision_id",),
+    per_file=True,
 )
 
 table(
@@ -120,6 +244,7 @@ table(
     C("record_table", "VARCHAR", "Table of the record (service_provisions, tasks …).", False),
     C("record_id", "VARCHAR", "Key of the record in that table.", False),
     C("column_name", "VARCHAR", "Column of the record.", False),
+    C("notice_id", "VARCHAR", "Notice of the record.", False),
     *LINEAGE,
     C("table_index", "INTEGER", "0-based table index in the raw file."),
     C("grid_row", "INTEGER", "0-based grid row the record reads."),
@@ -129,6 +254,7 @@ table(
     C("locator", "VARCHAR", "DOM path, DOCX cell path or PDF page/box of the origin cell."),
     C("page", "INTEGER", "PDF page (1-based) of the origin cell."),
     C("bbox", "DOUBLE[]", "PDF bounding box of the origin cell (x0, top, x1, bottom) in points."),
+    per_file=True,
 )
 
 table(
@@ -212,6 +338,7 @@ table(
     *TEXT_LINEAGE,
     C("pages", "INTEGER[]", "PDF pages the task text sits on; NULL for HTML."),
     key=("task_id",),
+    per_file=True,
 )
 
 table(
@@ -235,6 +362,7 @@ table(
     C("is_fragment", "BOOLEAN", "True for a cut-off unit name at the end of a truncated list.", False),
     *TEXT_LINEAGE,
     key=("unit_id",),
+    per_file=True,
 )
 
 table(
@@ -254,6 +382,7 @@ table(
     C("target_text", "VARCHAR", "The clause as published, deadline removed.", False),
     *TEXT_LINEAGE,
     key=("target_id",),
+    per_file=True,
 )
 
 # --- citations, entities, findings and reviews (pipeline/citations.py, entities.py, flags/, review.py) ----------
@@ -284,6 +413,7 @@ table(
     C("register_status", "VARCHAR", "known, near_match (close to a known title: likely garbled) or unknown (for a maintainer to add).", False),
     *LINEAGE,
     key=("citation_id",),
+    per_file=True,
 )
 
 table(
@@ -303,6 +433,7 @@ table(
     C("umbrella", "VARCHAR", "Umbrella term after 等 that the groups belong to (低收入对象)."),
     *LINEAGE,
     key=("population_group_id",),
+    per_file=True,
 )
 
 table(
@@ -326,6 +457,7 @@ table(
     C("current_name", "VARCHAR", "Canonical name of the current body."),
     *LINEAGE,
     key=("supplier_id",),
+    per_file=True,
 )
 
 table(
@@ -387,4 +519,39 @@ table(
     C("flag_ids", "VARCHAR[]", "Flags whose decisions were applied.", False),
     *LINEAGE,
     key=("record_table", "record_id", "column_name"),
+)
+
+
+# --- the extracted schema: per-file rows of every file, and what each file was ----------------------------
+
+EXTRACTED: dict[str, Table] = {}
+
+
+def extracted_table(name: str, grain: str, *columns: Column) -> Table:
+    t = Table(name, grain, tuple(columns), (), True)
+    EXTRACTED[name] = t
+    return t
+
+
+_RAW_FILE_COLUMNS = TABLES["raw_files"].columns
+_NOTICE_META = [c for c in TABLES["notices"].columns if c.name in (
+    "title", "doc_number", "doc_number_norm", "index_no", "issuer", "written_on", "published_on", "posted_on",
+    "effective_on", "expires_on", "source", "site", "site_column", "jurisdiction_code", "jurisdiction_name",
+    "site_profile", "notice_id_from")]
+
+extracted_table(
+    "files",
+    "one row per input file read: its raw_files row, the notice metadata it carries and how versions order it",
+    *_RAW_FILE_COLUMNS,
+    *_NOTICE_META,
+    C("has_meta", "BOOLEAN", "True when the file carries the notice's metadata (a page): each distinct one is a version.", False),
+    C("version_date", "TIMESTAMP", "Published/posted date, else retrieval time, else first sight.", False),
+    C("warnings", "VARCHAR[]", "What the stages noticed on the way (spans clamped, spacer rows dropped …)."),
+    C("meta", "JSON", "Everything the metadata readers found, as read."),
+)
+
+extracted_table(
+    "file_flags",
+    "one row per data-quality finding the file's own rows raise (before choosing one file per notice)",
+    *TABLES["dq_flags"].columns,
 )
