@@ -7,7 +7,7 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 RAW ?= raw
 WAREHOUSE ?= warehouse/policy.duckdb
-STAGING ?= staging/tables
+STAGING ?= staging
 REPORTS ?= reports
 BENCH_ARGS ?=
 # OFFLINE=1 builds from raw/ only (CI and tests: no network); otherwise refresh fetches the sources register first.
@@ -47,5 +47,5 @@ report: $(STAMP) ## Write the QA report (GX Data Docs + findings) to $(REPORTS)/
 dictionary: $(STAMP) ## Regenerate docs/data_dictionary.md from the schema
 	$(PYTHON) -m pipeline dictionary --out docs/data_dictionary.md
 
-clean: ## Remove generated files (staging, warehouse, reports); raw/ is never touched
-	rm -rf $(dir $(STAGING)) $(dir $(WAREHOUSE)) $(REPORTS)
+clean: ## Remove what a refresh rebuilds (staging, warehouse, reports); raw/ and history/ are never touched
+	rm -rf $(STAGING) $(dir $(WAREHOUSE)) $(REPORTS)

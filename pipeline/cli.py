@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline refresh|sql|dictionary`."""
+"""Command line: `python -m pipeline refresh|sql|report|dictionary`."""
 
 from __future__ import annotations
 
@@ -20,11 +20,28 @@ def _progress(stage: str, message: str) -> None:
     console.print(f"[bold cyan]{stage:>9}[/] {message}")
 
 
+def _fail(what: str, exc: BaseException) -> None:
+    """Print one line naming what failed and why, with a hint; never a traceback."""
+    if isinstance(exc, PipelineError):
+        err.print(f"[red]{what} failed:[/] {exc}")
+    elif isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        err.print(f"[red]{what} failed:[/] {exc.strerror or exc}{where} (hint: check free disk space and that the "
+                  "warehouse, staging and history folders are writable)")
+    else:
+        err.print(f"[red]{what} failed:[/] unexpected {type(exc).__name__}: {exc} (hint: this is a bug; "
+                  "please report it with the command you ran)")
+    err.print("the published warehouse was left as it was")
+    raise typer.Exit(1)
+
+
 @app.command()
 def refresh(
     raw: Path = typer.Option(RAW_DIR, "--raw", help="Folder of raw notice files."),
     warehouse: Path = typer.Option(WAREHOUSE_FILE, "--warehouse", help="DuckDB file to publish."),
-    staging: Path = typer.Option(STAGING_DIR / "tables", "--staging", help="Folder for staging Parquet."),
+    staging: Path = typer.Option(STAGING_DIR, "--staging", help="Folder for partitions and other rebuildable files."),
+    history: Optional[Path] = typer.Option(None, "--history", help="Append-only history store (default: history/ "
+                                           "beside the raw folder)."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when nothing changed."),
     source: list[str] = typer.Option([], "--source", help="Fetch this listing page or notice URL (repeatable) "
                                      "instead of the sources register."),
@@ -34,8 +51,18 @@ def refresh(
                                      "(default staging/fetch_state.json)."),
     prefer: str = typer.Option(",".join(DEFAULT_FORMAT_PREFERENCE), "--prefer",
                                help="Formats in order of preference when a notice has its table in several."),
+    strict: bool = typer.Option(False, "--strict", help="Exit non-zero when any file failed or any notice was "
+                                "quarantined (for cron and CI); by default a successful publish exits 0."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the closing summary."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Print a line for every file read."),
+    engine: str = typer.Option("local", "--engine", help="Where files are read: local (every core) or dask."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", envvar="DASK_SCHEDULER_ADDRESS",
+                                            help="dask scheduler address (tcp://host:8786); default: a local cluster."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes (default: one per core)."),
+    wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another refresh of the same warehouse."),
 ) -> None:
     """Fetch new notices (sources register or --source), then build the warehouse from raw/ and publish it."""
+    from pipeline.progress import ConsoleReporter
     from pipeline.refresh import refresh as run_refresh
 
     if not raw.is_dir():
@@ -45,57 +72,47 @@ def refresh(
     if not preference or set(preference) - set(SUPPORTED_FORMATS):
         err.print(f"[red]error:[/] --prefer takes formats from {', '.join(SUPPORTED_FORMATS)}, got {prefer!r}")
         raise typer.Exit(2)
-    fetched = None if offline else _fetch(raw, source, fetch_state)
+    if engine not in ("local", "dask"):
+        err.print(f"[red]error:[/] --engine is local or dask, got {engine!r}")
+        raise typer.Exit(2)
+    reporter = ConsoleReporter(console, quiet=quiet, verbose=verbose)
+    if scheduler:
+        import os
+
+        os.environ["DASK_SCHEDULER_ADDRESS"] = scheduler
     try:
-        summary = run_refresh(raw, warehouse, staging_dir=staging, progress=_progress, force=force,
-                              preference=preference, fetched=fetched)
-    except PipelineError as exc:
-        err.print(f"[red]refresh failed:[/] {exc}")
-        err.print("the published warehouse was left as it was")
-        raise typer.Exit(1)
+        fetched = None if offline else _fetch(raw, source, fetch_state, reporter)
+        summary = run_refresh(raw, warehouse, staging_dir=staging, progress=reporter, force=force,
+                              preference=preference, fetched=fetched, history_dir=history, engine=engine,
+                              workers=workers, wait=wait)
+    except (PipelineError, OSError) as exc:
+        _fail("refresh", exc)
     for line in summary.lines():
         console.print(line)
     if summary.status == "unchanged":
         console.print("nothing changed")
+    if strict and (summary.files_failed or summary.quarantined):
+        err.print(f"strict: {summary.files_failed} file(s) failed, {len(summary.quarantined)} notice(s) quarantined")
+        raise typer.Exit(3)
 
 
-def _fetch(raw: Path, urls: list[str], state_file: Path | None) -> list[dict]:
+def _fetch(raw: Path, urls: list[str], state_file: Path | None, reporter) -> list[dict]:
     """Fetch the register's sources (or the given URLs) into raw/; failures are reported, never fatal."""
     from pipeline.config import FETCH_STATE_FILE
     from pipeline.fetch import fetch_sources, load_register, source_from_url
 
     register = load_register()
     sources = [source_from_url(u, register=register) for u in urls] or register.sources
-    _progress("fetch", f"{len(sources)} source(s): " + ", ".join(s.url for s in sources))
+    reporter.stage("fetch", f"{len(sources)} source(s): " + ", ".join(s.url for s in sources))
     report = fetch_sources(sources, raw, state_file=state_file or FETCH_STATE_FILE,
                            settings=register.settings)
     for line in report.summary().splitlines():
-        _progress("fetch", line)
+        reporter.stage("fetch", line)
     return [
         {"url": o.url, "role": o.role, "outcome": o.outcome, "reason": o.reason, "raw_file": o.raw_file,
          "raw_sha256": o.sha256, "status_code": o.status_code, "parent_url": o.parent_url}
         for o in report.outcomes
     ]
-
-
-@app.command()
-def load(
-    staging: Path = typer.Option(STAGING_DIR / "tables", "--staging", help="Folder of staging Parquet."),
-    warehouse: Path = typer.Option(WAREHOUSE_FILE, "--warehouse", help="DuckDB file to publish."),
-) -> None:
-    """Load existing staging Parquet into a new warehouse, gate it and publish it."""
-    import datetime as dt
-
-    from pipeline.refresh import publish_staging
-
-    try:
-        result = publish_staging(staging, warehouse, {"fingerprint": "", "built_at": dt.datetime.now().isoformat()},
-                                 progress=_progress)
-    except PipelineError as exc:
-        err.print(f"[red]load failed:[/] {exc}")
-        err.print("the published warehouse was left as it was")
-        raise typer.Exit(1)
-    console.print(result.summary())
 
 
 @app.command()

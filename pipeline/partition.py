@@ -126,6 +126,7 @@ def file_row(result: FileResult, inp: RawInput) -> dict:
         "ingested_at": inp.first_seen_at,
         "has_meta": role == "page",
         "version_date": version_date(result.meta, raw, inp.first_seen_at),
+        "retrieved_at": _date_time(raw.retrieved_on),
         "warnings": result.warnings[:200] or None,
         "meta": _json(meta) if result.meta is not None else None,
         "notice_id_from": raw.notice_id_from,

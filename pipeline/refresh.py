@@ -115,7 +115,7 @@ def _failure_manifest(job: PartitionJob, store: PartitionStore, why: str, stage:
     row = file_row(result, job.input)
     from pipeline.warehouse.schema import EXTRACTED, TABLES
 
-    return store.write(job.key, raw.path, raw.sha256, row, {"files": [row]}, {**TABLES, **EXTRACTED})
+    return store.write(job.key, raw.path, raw.sha256, row, {"files": [row]}, {**TABLES, **EXTRACTED}, transient=True)
 
 
 def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: str, workers: int, limits: Limits,
@@ -157,7 +157,7 @@ def refresh(
     raw_dir: Path,
     warehouse: Path,
     *,
-    staging_dir: Path = STAGING_DIR / "tables",
+    staging_dir: Path = STAGING_DIR,
     progress: Reporter | None = None,
     now: dt.datetime | None = None,
     force: bool = False,
@@ -173,7 +173,7 @@ def refresh(
 ) -> RefreshSummary:
     """Rebuild what changed in raw/ (or the code, suites, reviews) and publish it; see the module docstring."""
     progress = progress or Reporter()
-    staging = Path(staging_dir).parent if Path(staging_dir).name == "tables" else Path(staging_dir)
+    staging = Path(staging_dir)
     warehouse = Path(warehouse)
     with refresh_lock(warehouse, wait):
         return _refresh(Path(raw_dir), warehouse, staging, progress, now or now_utc(), force, reviews_dir, preference,
@@ -225,8 +225,8 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
     summary.failures = [f.get("reason") or "" for f in files if f.get("status") == "failed"]
     summary.no_table = [f"{f['raw_file']}: {f.get('reason')}" for f in files if f.get("status") == "no_table"]
 
-    base = warehouse if warehouse.exists() and published.get("build_code") == build_code else None
-    if warehouse.exists() and base is None:
+    base = warehouse if warehouse.exists() and published.get("build_code") == build_code and not force else None
+    if warehouse.exists() and base is None and not force:
         progress.stage("build", "the build code or suites changed since the published warehouse: assembling every notice")
     suites = load_suites(expectations_dir)
     info = {"fingerprint": fingerprint, "extraction_code": extraction, "build_code": build_code, "reviews": reviews_fp,
@@ -300,6 +300,8 @@ def _fill_from_outcome(summary: RefreshSummary, outcome: BuildOutcome, files: li
                            for q in outcome.judgement.quarantined]
     summary.reports += [f"stale review decision on flag {d['flag_id']}: {d['status_reason']}" for d in outcome.stale_reviews]
     summary.reports += [f"gate warning: {w}" for w in outcome.judgement.warnings]
+    summary.reports += [f"not in the {g['register']} register ({g['status']}): {g['value']} ×{g['occurrences']}, "
+                        f"e.g. {g['record_table']} {g['example_record_id']}" for g in outcome.register_gaps]
     by_notice: dict[str, list[dict]] = {}
     for f in files:
         by_notice.setdefault(f.get("notice_id"), []).append(f)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -64,8 +65,17 @@ def test_fetch_outcomes_land_in_the_warehouse_and_a_failure_is_retried_next_refr
     rows = query(wh, "SELECT role, outcome, status_code, reason LIKE '%stage fetch: HTTP 404%' FROM fetches "
                      "ORDER BY role, outcome")
     assert rows == [("attachment", "new", 200, None), ("page", "failed", 404, True), ("page", "new", 200, None)]
+    before = wh.read_bytes()
     second = CliRunner().invoke(app, args, env={"POLICY_OFFLINE": ""})
     assert second.exit_code == 0, second.output
-    assert "nothing changed" not in second.output  # the failure is retried and recorded again
-    assert query(wh, "SELECT count(DISTINCT run_id), count(*) FILTER (WHERE outcome = 'failed') FROM fetches") == [(2, 2)]
+    # The failure is retried and recorded in history/; with nothing else new the warehouse is left untouched.
+    assert "nothing changed" in second.output
+    assert re.search(r"reported: fetch failed: http://127\.0\.0\.1:\d+/\S+ - ", second.output), second.output
+    assert wh.read_bytes() == before
+    fetches = [json.loads(line) for line in (tmp_path / "history" / "fetches.jsonl").read_text().splitlines()]
+    assert [f["outcome"] for f in fetches].count("failed") == 2 and len({f["run_id"] for f in fetches}) == 2
+    # The next build carries every recorded fetch into the warehouse.
+    third = CliRunner().invoke(app, [*args, "--force"], env={"POLICY_OFFLINE": ""})
+    assert third.exit_code == 0, third.output
+    assert query(wh, "SELECT count(DISTINCT run_id), count(*) FILTER (WHERE outcome = 'failed') FROM fetches") == [(3, 3)]
     assert query(wh, "SELECT count(*) FROM service_provisions") == [(52,)]

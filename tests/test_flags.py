@@ -30,7 +30,7 @@ from pipeline.flags import (
     standard_year_differs,
     supplier_wording_differs,
 )
-from pipeline.warehouse.load import rows_to_arrow
+from pipeline.warehouse.partitions import rows_to_arrow
 from pipeline.kinds.provisions import grid_to_provisions
 from pipeline.kinds.recognize import load_table_profiles, recognize_table
 from pipeline.warehouse.schema import TABLES

@@ -16,8 +16,8 @@ import pytest
 from pipeline.errors import GateFailed
 from pipeline.warehouse.expectations import SEVERITIES, Spec, Suite, SuiteError, load_suites, read_suite_file, spec_to_expectation
 from pipeline.warehouse.gate import Outcome, outcomes_to_gate, row_key_sql, run_gate, validate_warehouse
-from pipeline.warehouse.load import build_database, write_staging
-from pipeline.refresh import publish_staging, refresh
+from pipeline.refresh import refresh
+from pipeline.warehouse.ddl import create_warehouse
 from pipeline.warehouse.schema import TABLES
 from tests.conftest import ROOT
 from tests.test_refresh import copy_raw
@@ -39,8 +39,9 @@ def built(tmp_path_factory):
 def empty_warehouse(tmp_path_factory):
     """A warehouse with every schema table and no rows: the queries of the checks must run on it."""
     tmp = tmp_path_factory.mktemp("empty")
-    write_staging({}, tmp / "staging")
-    build_database(tmp / "staging", tmp / "empty.duckdb", {"fingerprint": ""})
+    con = duckdb.connect(str(tmp / "empty.duckdb"))
+    create_warehouse(con)
+    con.close()
     return tmp / "empty.duckdb"
 
 
@@ -164,74 +165,125 @@ def test_reference_to_a_register_is_checked_against_the_data_file(built):
     assert "citations: expect_column_values_to_be_in_set(relation) failed - 201 offending row(s)" in gate.failures[0]
 
 
-# --- corrupted staging never reaches the published warehouse -------------------------------------------------
+# --- a bad notice is quarantined, a broken warehouse is never published ----------------------------------------
 
-def corrupt(staging, table: str, change) -> None:
-    path = staging / f"{table}.parquet"
-    pq.write_table(change(pq.read_table(path)), path)
+def tamper(staging, raw_file: str, table: str, change) -> None:
+    """Rewrite one table of a file's partition and its manifest, as a buggy extractor would have written it."""
+    import hashlib
+    import json
+
+    for manifest in staging.glob("partitions/*/*/manifest.json"):
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+        if doc["raw_file"] != raw_file:
+            continue
+        path = manifest.parent / f"{table}.parquet"
+        t = change(pq.read_table(path))
+        pq.write_table(t, path)
+        doc["tables"][table] = {"rows": t.num_rows, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        manifest.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        return
+    raise AssertionError(f"no partition of {raw_file}")
 
 
-def copy_staging(built, tmp_path):
-    _, wh, staging, _ = built
-    copy = tmp_path / "staging"
-    shutil.copytree(staging, copy)
+@pytest.fixture
+def copied(built, tmp_path):
+    """A copy of the built corpus (raw, staging with partitions, history, published warehouse) to spoil."""
+    tmp, wh, staging, _ = built
+    for name in ("raw", "staging", "history"):
+        shutil.copytree(tmp / name, tmp_path / name, symlinks=True)
     published = tmp_path / "wh" / "policy.duckdb"
     published.parent.mkdir()
     shutil.copy(wh, published)
-    return copy, published
+    return tmp_path / "raw", tmp_path / "staging", published
 
 
-def test_duplicated_provision_makes_load_exit_nonzero_naming_the_expectation_and_rows(built, tmp_path):
-    staging, published = copy_staging(built, tmp_path)
-    before = published.read_bytes()
-    corrupt(staging, "service_provisions", lambda t: pa.concat_tables([t, t.slice(5, 1)]))
-    r = subprocess.run([sys.executable, "-m", "pipeline", "load", "--staging", str(staging), "--warehouse", str(published)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+def count(db, sql: str):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_duplicated_provision_quarantines_its_notice_and_the_others_publish(copied):
+    raw, staging, published = copied
+    tamper(staging, "xm-mzj-2025-095.html", "service_provisions", lambda t: pa.concat_tables([t, t.slice(5, 1)]))
+    summary = refresh(raw, published, staging_dir=staging, force=True)
+    assert summary.status == "published"
+    [line] = summary.quarantined
+    assert line.startswith("厦民〔2025〕95号 (version 1, xm-mzj-2025-095.html): quarantined:")
+    assert "service_provisions: expect_column_values_to_be_unique(provision_id) (2 row(s): " \
+           "provision_id=厦民〔2025〕95号:2:3; provision_id=厦民〔2025〕95号:2:3)" in line
+    assert "service_provisions.rows_per_notice" in line
+    # Withheld from analysts, kept for QA; the other notice publishes whole.
+    assert count(published, "SELECT count(*) FROM service_provisions") == [(0,)]
+    assert count(published, "SELECT count(*) FROM tasks") == [(18,)]
+    assert count(published, "SELECT notice_id, status, is_current FROM notices ORDER BY 1") == [
+        ("厦府办〔2009〕254号", "published", True), ("厦民〔2025〕95号", "quarantined", False)]
+    assert count(published, "SELECT status FROM raw_files WHERE raw_file = 'xm-mzj-2025-095.html'") == [("quarantined",)]
+    rows = count(published, "SELECT suite, row_key, detail FROM quarantine_rows WHERE suite = 'service_provisions' "
+                            "ORDER BY 2")
+    assert rows[:2] == [("service_provisions", "provision_id=厦民〔2025〕95号:2:3", ""),
+                        ("service_provisions", "provision_id=厦民〔2025〕95号:2:3", "")]
+    assert count(published, "SELECT count(*) FROM extracted.service_provisions "
+                            "WHERE raw_file = 'xm-mzj-2025-095.html'") == [(53,)]
+
+
+def test_strict_refresh_exits_nonzero_naming_the_quarantined_notice(copied):
+    raw, staging, published = copied
+    tamper(staging, "xm-mzj-2025-095.html", "service_provisions",
+           lambda t: t.filter(pc.not_equal(t.column("provision_id"), "厦民〔2025〕95号:17:7")))
+    r = subprocess.run([sys.executable, "-m", "pipeline", "refresh", "--raw", str(raw), "--warehouse", str(published),
+                        "--staging", str(staging), "--offline", "--force", "--strict", "--quiet"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
     out = r.stdout + r.stderr
-    assert r.returncode == 1, out
-    assert "gate FAILED" in out
-    assert ("critical: service_provisions: expect_column_values_to_be_unique(provision_id) failed - 2 offending row(s): "
-            "provision_id=厦民〔2025〕95号:2:3; provision_id=厦民〔2025〕95号:2:3") in out
-    assert ("critical: service_provisions.rows_per_notice: expect_column_pair_values_to_be_equal(provisions, "
-            "source_data_rows) failed - 1 offending row(s): notice_id=厦民〔2025〕95号 raw_file=xm-mzj-2025-095.html "
-            "(provisions=53, source_data_rows=52)") in out
-    assert "the published warehouse was left as it was" in out
-    assert published.read_bytes() == before
-    assert [p.name for p in published.parent.iterdir()] == ["policy.duckdb"]
+    assert r.returncode == 3, out
+    assert ("quarantined: 厦民〔2025〕95号 (version 1, xm-mzj-2025-095.html): quarantined: ") in out
+    assert ("service_provisions.rows_per_notice: expect_column_pair_values_to_be_equal(provisions, source_data_rows) "
+            "(1 row(s): notice_id=厦民〔2025〕95号 raw_file=xm-mzj-2025-095.html)") in out
+    assert "hint: quarantined notices keep their last good version" in out
+    assert "strict: 0 file(s) failed, 1 notice(s) quarantined" in out
 
 
-def test_unit_of_a_missing_task_fails_referential_integrity(built, tmp_path):
-    staging, published = copy_staging(built, tmp_path)
-    before = published.read_bytes()
+def test_unit_of_a_missing_task_quarantines_the_task_notice(copied):
+    raw, staging, published = copied
 
     def orphan(t: pa.Table) -> pa.Table:
         ids = t.column("task_id").to_pylist()
         ids[0] = "厦府办〔2009〕254号:九.九.9"
         return t.set_column(t.schema.get_field_index("task_id"), "task_id", pa.array(ids, pa.string()))
 
-    corrupt(staging, "task_units", orphan)
-    with pytest.raises(GateFailed) as exc:
-        publish_staging(staging, published, {"fingerprint": ""})
-    message = str(exc.value)
-    assert ("task_units: expect_column_values_to_be_in_set(task_id) in tasks.task_id failed - 1 offending row(s): "
-            "unit_id=") in message
-    assert "task_id='厦府办〔2009〕254号:九.九.9'" in message
-    assert published.read_bytes() == before
+    tamper(staging, "xm-gov-2009-254.html", "task_units", orphan)
+    summary = refresh(raw, published, staging_dir=staging, force=True)
+    [line] = summary.quarantined
+    assert line.startswith("厦府办〔2009〕254号 (version 1, xm-gov-2009-254.html)")
+    assert "task_units: expect_column_values_to_be_in_set(task_id) in tasks.task_id (1 row(s): unit_id=" in line
+    assert count(published, "SELECT count(*) FROM service_provisions") == [(52,)]
+    assert count(published, "SELECT count(*) FROM tasks") == [(0,)]
 
 
-def test_dropped_provision_fails_the_row_count_against_the_source_table(built, tmp_path):
-    staging, published = copy_staging(built, tmp_path)
+def test_a_partition_whose_bytes_do_not_match_its_manifest_is_rebuilt_not_trusted(copied):
+    raw, staging, published = copied
+    [manifest] = [m for m in staging.glob("partitions/*/*/manifest.json") if "xm-mzj-2025-095.html" in m.read_text()]
+    path = manifest.parent / "service_provisions.parquet"
+    t = pq.read_table(path)
+    pq.write_table(t.slice(0, 10), path)  # damaged bytes, manifest untouched
+    summary = refresh(raw, published, staging_dir=staging, force=True)
+    assert any("service_provisions.parquet does not match its manifest; rebuilt" in r for r in summary.reports)
+    assert summary.quarantined == []
+    assert count(published, "SELECT count(*) FROM service_provisions") == [(52,)]
+
+
+def test_failed_warehouse_expectation_keeps_the_published_file_byte_for_byte(copied, tmp_path):
+    raw, staging, published = copied
+    suites = tmp_path / "expectations"
+    shutil.copytree(ROOT / "expectations", suites)
+    with open(suites / "runs.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[[expect]]\ntype = "expect_column_values_to_be_between"\ncolumn = "files_seen"\nmin_value = 0\n'
+                 'max_value = 0\nseverity = "critical"\nwhy = "test: a warehouse-scope expectation that fails"\n')
     before = published.read_bytes()
-    corrupt(staging, "service_provisions",
-            lambda t: t.filter(pc.not_equal(t.column("provision_id"), "厦民〔2025〕95号:17:7")))
     with pytest.raises(GateFailed) as exc:
-        publish_staging(staging, published, {"fingerprint": ""})
-    message = str(exc.value)
-    assert ("service_provisions.rows_per_notice: expect_column_pair_values_to_be_equal(provisions, source_data_rows) "
-            "failed - 1 offending row(s): notice_id=厦民〔2025〕95号 raw_file=xm-mzj-2025-095.html "
-            "(provisions=51, source_data_rows=52)") in message
-    assert "raw_files.records_loaded_per_file" in message
-    # its lineage and derived rows now point at a provision that is not loaded
-    assert ("cell_lineage: expect_column_values_to_be_in_set(record_id) in service_provisions.provision_id "
-            "where record_table=service_provisions failed - 7 offending row(s)") in message
+        refresh(raw, published, staging_dir=staging, expectations_dir=suites)
+    assert "critical: runs: expect_column_values_to_be_between(files_seen) failed" in str(exc.value)
     assert published.read_bytes() == before
+    assert [p.name for p in published.parent.iterdir() if "building" in p.name] == []

@@ -47,7 +47,7 @@ def test_browser_is_installed_and_target_is_a_no_op():
 def test_refresh_then_clean(tmp_path):
     raw = copy_raw(tmp_path)
     wh = tmp_path / "wh" / "policy.duckdb"
-    staging = tmp_path / "st" / "tables"
+    staging = tmp_path / "st"
     r = make("refresh", "OFFLINE=1", f"RAW={raw}", f"WAREHOUSE={wh}", f"STAGING={staging}")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "status: published" in r.stdout and "service_provisions 52" in r.stdout
@@ -58,8 +58,15 @@ def test_refresh_then_clean(tmp_path):
     assert again.returncode == 0 and "nothing changed" in again.stdout
     r = make("clean", f"WAREHOUSE={wh}", f"STAGING={staging}", f"REPORTS={tmp_path / 'reports'}")
     assert r.returncode == 0, r.stderr
-    assert not wh.parent.exists() and not staging.parent.exists()
+    assert not wh.parent.exists() and not staging.exists()
     assert raw.exists()
+    # What a maintainer did survives: run history and first sightings live beside raw/, and a rebuild reads them.
+    runs = (raw.parent / "history" / "runs.jsonl").read_text().splitlines()
+    assert len(runs) == 2
+    assert make("refresh", "OFFLINE=1", f"RAW={raw}", f"WAREHOUSE={wh}", f"STAGING={staging}").returncode == 0
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute("SELECT count(*) FROM runs").fetchone() == (3,)
+    con.close()
 
 
 @pytest.mark.slow

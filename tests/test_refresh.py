@@ -105,8 +105,10 @@ def test_bad_notices_are_reported_by_name_and_stage_while_the_others_load(tmp_pa
     assert status["no-table.html"][:2] == ("no_table", "recognize")
     assert status["undecodable.html"][:2] == ("failed", "decode")
     assert "file undecodable.html" in status["undecodable.html"][2] and "charset" in status["undecodable.html"][2]
-    # The notice with no table still lands in notices, keyed by its file stem.
-    assert query(wh, "SELECT notice_id FROM notices ORDER BY notice_id") == [("no-table",), ("厦民〔2025〕95号",)]
+    # Every file lands in notices: the one with no table is published (without rows), the unreadable ones say why.
+    assert query(wh, "SELECT status, count(*) FROM notices GROUP BY 1 ORDER BY 1") == [("failed", 3), ("published", 2)]
+    reasons = [r[0] for r in query(wh, "SELECT status_reason FROM notices WHERE status = 'failed' ORDER BY 1")]
+    assert [r.split(",")[0] for r in reasons] == ["file empty.html", "file garbage.bin", "file undecodable.html"]
     assert query(wh, "SELECT count(*) FROM service_provisions") == [(52,)]
 
 
@@ -138,10 +140,10 @@ def test_failed_gate_keeps_the_published_warehouse_byte_for_byte(built, tmp_path
     shutil.copy(wh, copy)
     before = copy.read_bytes()
     reader = duckdb.connect(str(copy), read_only=True)  # an analyst holding the old file
-    from pipeline import refresh as refresh_module
+    from pipeline.warehouse import build as build_module
     from pipeline.warehouse.gate import GateResult
 
-    monkeypatch.setattr(refresh_module, "run_gate", lambda path: GateResult(False, ["forced failure"]))
+    monkeypatch.setattr(build_module, "warehouse_gate", lambda con, suites: GateResult(False, ["forced failure"]))
     with pytest.raises(GateFailed, match="forced failure"):
         refresh(raw, copy, staging_dir=tmp_path / "staging", force=True)
     assert copy.read_bytes() == before
@@ -155,32 +157,40 @@ def test_reader_of_the_old_file_keeps_a_consistent_view_across_a_publish(built, 
     copy = tmp_path / "policy.duckdb"
     shutil.copy(wh, copy)
     reader = duckdb.connect(str(copy), read_only=True)
-    refresh(raw, copy, staging_dir=tmp_path / "staging", force=True)
+    old_runs = {r[0] for r in reader.execute("SELECT run_id FROM runs").fetchall()}
+    summary = refresh(raw, copy, staging_dir=tmp_path / "staging", force=True)
     assert reader.execute("SELECT count(*) FROM service_provisions").fetchone() == (52,)
     reader.close()
-    assert query(copy, "SELECT count(*) FROM runs") == [(2,)]
+    new_runs = {r[0] for r in query(copy, "SELECT run_id FROM runs")}
+    assert old_runs | {summary.run_id} <= new_runs  # run history comes from history/, never lost by a rebuild
 
 
-def test_staging_with_a_null_key_fails_at_load_with_a_message_and_keeps_the_warehouse(built, tmp_path):
+def test_a_partition_that_does_not_fit_the_schema_fails_at_load_and_keeps_the_warehouse(built, tmp_path):
+    import hashlib
+    import json
+
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from pipeline.errors import LoadFailed
-    from pipeline.refresh import publish_staging
 
     raw, wh, _ = built
+    staging = tmp_path / "staging"
+    shutil.copytree(raw.parent / "staging", staging)
     copy = tmp_path / "policy.duckdb"
     shutil.copy(wh, copy)
     before = copy.read_bytes()
-    staging = tmp_path / "staging"
-    refresh(raw, tmp_path / "scratch.duckdb", staging_dir=staging)
-    table = pq.read_table(staging / "service_provisions.parquet").to_pylist()
-    table[0]["provision_id"] = None
-    import pyarrow as pa
-
-    # A hand-edited (corrupted) staging file: written without the schema's NOT NULL flags.
-    pq.write_table(pa.Table.from_pylist(table), staging / "service_provisions.parquet")
-    with pytest.raises(LoadFailed, match=r"stage load: staging .* does not load: .*provision_id"):
-        publish_staging(staging, copy, {"fingerprint": ""})
+    [manifest] = [m for m in staging.glob("partitions/*/*/manifest.json") if "xm-mzj-2025-095.html" in m.read_text()]
+    path = manifest.parent / "service_provisions.parquet"
+    rows = pq.read_table(path).to_pylist()
+    rows[0]["provision_id"] = None
+    # A partition written without the schema's NOT NULL flags, its manifest updated to match.
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    doc = json.loads(manifest.read_text(encoding="utf-8"))
+    doc["tables"]["service_provisions"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(LoadFailed, match=r"stage load: partitions do not load into the schema: .*provision_id"):
+        refresh(raw, copy, staging_dir=staging, force=True)
     assert copy.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if "building" in p.name] == []
 
@@ -208,7 +218,7 @@ def test_a_refresh_killed_at_any_point_leaves_the_published_warehouse_whole(buil
     # Either the old file or a complete new one: it opens and holds all 52 provisions.
     assert query(copy, "SELECT count(*) FROM service_provisions") == [(52,)]
     if copy.read_bytes() != before:
-        assert query(copy, "SELECT count(*) FROM runs") == [(2,)]
+        assert query(copy, "SELECT count(*) FROM service_provisions") == [(52,)]
     summary = refresh(raw, copy, staging_dir=tmp_path / "st2", force=True)
     assert summary.status == "published"
     assert [p.name for p in tmp_path.iterdir() if "building" in p.name] == []

@@ -16,7 +16,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.warehouse.expectations import load_suites
-from pipeline.warehouse.load import build_database
 from pipeline.refresh import refresh
 from pipeline.report import write_report
 from pipeline.report.findings import Finding, Source, evidence_span, highlight
@@ -128,13 +127,11 @@ def test_chinese_text_arrives_intact_and_a_cjk_font_is_installed(findings_dom):
 
 
 def test_report_on_a_warehouse_that_fails_names_the_failed_expectation(report, tmp_path):
-    tmp, _, _ = report
-    staging = tmp / "staging"
-    broken = tmp_path / "staging"
-    shutil.copytree(staging, broken)
-    t = pq.read_table(broken / "service_provisions.parquet")
-    pq.write_table(pa.concat_tables([t, t.slice(0, 1)]), broken / "service_provisions.parquet")
-    build_database(broken, tmp_path / "broken.duckdb", {"fingerprint": ""})
+    tmp, wh, _ = report
+    shutil.copy(wh, tmp_path / "broken.duckdb")
+    con = duckdb.connect(str(tmp_path / "broken.duckdb"))  # a warehouse spoiled by hand: one provision twice
+    con.execute("INSERT INTO service_provisions SELECT * FROM service_provisions ORDER BY provision_id LIMIT 1")
+    con.close()
     index = write_report(tmp_path / "broken.duckdb", tmp_path / "out")
     dom = chromium_dom(index, tmp_path)
     assert dom.get_element_by_id("gate-status").text_content() == "FAILED"

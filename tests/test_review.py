@@ -12,7 +12,7 @@ from pipeline.derive.citations import provisions_to_citations
 from pipeline.config import REVIEWS_DIR
 from pipeline.derive.entities import provisions_to_suppliers
 from pipeline.flags import build_dq_flags, collect_findings
-from pipeline.warehouse.load import rows_to_arrow
+from pipeline.warehouse.partitions import rows_to_arrow
 from pipeline.flags.review import (
     DECISION_COLUMNS,
     ReviewFileError,

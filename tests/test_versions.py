@@ -30,7 +30,8 @@ def test_revised_page_is_a_new_version_with_its_changes(tmp_path):
 
     versions = query(wh, "SELECT version, raw_file, valid_from, valid_to, is_current FROM notices ORDER BY version")
     assert versions == [
-        (1, HTML_2025.name, dt.datetime(2026, 11, 22), dt.datetime(2026, 12, 1, 8), False),
+        # Dated by the page's PubDate; the revision carries the same PubDate, so it counts from its retrieval.
+        (1, HTML_2025.name, dt.datetime(2025, 7, 18), dt.datetime(2026, 12, 1, 8), False),
         (2, revised.name, dt.datetime(2026, 12, 1, 8), None, True),
     ]
     assert query(wh, "SELECT version FROM current_notices") == [(2,)]

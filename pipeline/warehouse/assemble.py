@@ -68,11 +68,20 @@ def plan_versions(con: duckdb.DuckDBPyConnection, notices: set[str] | None, pref
            OR (NOT any_page AND first_file = 1)""")
     con.execute("""
         CREATE OR REPLACE TABLE asm.versions AS
-        SELECT notice_id, raw_file, raw_sha256, version_date, ingested_at, status AS file_status,
-               row_number() OVER (PARTITION BY notice_id ORDER BY version_date, ingested_at, raw_sha256) AS version,
-               count(*) OVER (PARTITION BY notice_id) AS n_versions
-        FROM (SELECT *, row_number() OVER (PARTITION BY notice_id, raw_sha256 ORDER BY raw_file) AS dup FROM asm.carriers)
-        WHERE dup = 1""")
+        WITH v AS (
+            SELECT notice_id, raw_file, raw_sha256, version_date, ingested_at, status AS file_status,
+                   coalesce(retrieved_at, ingested_at) AS order_time,
+                   row_number() OVER (PARTITION BY notice_id
+                       ORDER BY version_date, coalesce(retrieved_at, ingested_at), raw_sha256) AS version,
+                   count(*) OVER (PARTITION BY notice_id) AS n_versions
+            FROM (SELECT *, row_number() OVER (PARTITION BY notice_id, raw_sha256 ORDER BY raw_file) AS dup
+                  FROM asm.carriers)
+            WHERE dup = 1)
+        -- A version is valid from its document's date; a revision the document dates no later than the version
+        -- before it (the same PubDate) is valid from when it was retrieved or first seen.
+        SELECT *, CASE WHEN version = 1 OR version_date > lag(version_date) OVER w THEN version_date
+                       ELSE greatest(order_time, lag(version_date) OVER w) END AS valid_from
+        FROM v WINDOW w AS (PARTITION BY notice_id ORDER BY version)""")
     con.execute("""
         CREATE OR REPLACE TABLE asm.attachments AS
         SELECT notice_id, raw_file FROM (
@@ -159,7 +168,7 @@ def notice_rows_sql() -> str:
                (SELECT list(DISTINCT f.format ORDER BY f.format) FROM asm.cand_files s JOIN asm.nfiles f USING (raw_file)
                  WHERE s.notice_id = v.notice_id AND s.version = v.version AND f.format IS NOT NULL) AS formats,
                p.source_url, p.raw_file, p.raw_sha256, p.ingested_at, p.version_date,
-               p.version_date AS valid_from, CAST(NULL AS TIMESTAMP) AS valid_to, FALSE AS is_current,
+               v.valid_from, CAST(NULL AS TIMESTAMP) AS valid_to, FALSE AS is_current,
                v.version AS _version
         FROM asm.versions v JOIN asm.nfiles p ON p.raw_file = v.raw_file"""
 
@@ -180,7 +189,7 @@ def publish_notices(con: duckdb.DuckDBPyConnection, notices: set[str] | None) ->
          "status_reason": "coalesce(d.reason, CASE WHEN v.file_status = 'failed' THEN f.reason END) AS status_reason",
          "is_current": "coalesce(d.published, FALSE) AS is_current",
          "valid_to": "CASE WHEN coalesce(d.published OR d.failed, FALSE) THEN NULL ELSE "
-                     "(SELECT min(n2.version_date) FROM asm.versions n2 LEFT JOIN asm.verdicts d2 USING (notice_id, version) "
+                     "(SELECT min(n2.valid_from) FROM asm.versions n2 LEFT JOIN asm.verdicts d2 USING (notice_id, version) "
                      "WHERE n2.notice_id = n.notice_id AND n2.version > n.version AND NOT coalesce(d2.failed, FALSE)) "
                      "END AS valid_to",
          }.get(c, f"n.{quote(c)}") for c in TABLES["notices"].column_names)

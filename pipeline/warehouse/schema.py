@@ -105,7 +105,7 @@ table(
     *LINEAGE,
     C("ingested_at", "TIMESTAMP", "When these bytes were first seen (history/files.jsonl).", False),
     C("version_date", "TIMESTAMP", "The date versions are ordered by: published/posted date of the document, else retrieval time, else first sight.", False),
-    C("valid_from", "TIMESTAMP", "When this version became current (its version_date).", False),
+    C("valid_from", "TIMESTAMP", "When this version became current: its version_date, or for a revision the document dates no later than the version before, when it was retrieved or first seen.", False),
     C("valid_to", "TIMESTAMP", "When a newer published version replaced it; NULL while current."),
     C("is_current", "BOOLEAN", "True for the one published version of the notice analysts see.", False),
     key=("notice_id", "version"),
@@ -546,6 +546,7 @@ extracted_table(
     *_NOTICE_META,
     C("has_meta", "BOOLEAN", "True when the file carries the notice's metadata (a page): each distinct one is a version.", False),
     C("version_date", "TIMESTAMP", "Published/posted date, else retrieval time, else first sight.", False),
+    C("retrieved_at", "TIMESTAMP", "Retrieval time from the provenance sidecar, where recorded."),
     C("warnings", "VARCHAR[]", "What the stages noticed on the way (spans clamped, spacer rows dropped …)."),
     C("meta", "JSON", "Everything the metadata readers found, as read."),
 )
