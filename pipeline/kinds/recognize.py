@@ -125,7 +125,8 @@ def _typeable(table: LogicalTable) -> str | None:
     if not table.is_data:
         return f"not a data table ({table.why_not})"
     if table.shape != "columnar" or not table.header_rows:
-        return "no header row to match a profile against" + (" (a key/value form)" if table.shape == "key_value" else "")
+        form = " (a key/value form)" if table.shape == "key_value" else ""
+        return f"no header row to match a profile against{form}"
     return None
 
 
