@@ -175,3 +175,104 @@ def test_records_of_a_real_pdf_table_trace_to_their_page():
     assert rows[-1]["record"][3] == ["项目·功能分类科目名称", "购房补贴"]
     roles = {c["role"] for c in out["table_cells"]}
     assert roles == {"header", "data", "total"}
+
+
+# --- the Xiamen notices: the 2025 service list and the task-table layout as generic tables ------------------
+
+XIAMEN_HEADER = ["服务类别", "序号", "服务项目", "对象范围", "服务内容", "服务标准", "供给主体"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _xiamen_tables() -> dict[str, LogicalTable]:
+    from pipeline.extract.docx import docx_to_grids
+    from pipeline.extract.pdf import pdf_to_grids
+    from tests.conftest import html_grids
+
+    raw = ROOT / "raw"
+    grids = {"html": html_grids((raw / "xm-mzj-2025-095.html").read_bytes()),
+             "docx": docx_to_grids((raw / "xm-mzj-2025-095-list.docx").read_bytes()),
+             "pdf": pdf_to_grids((raw / "xm-mzj-2025-095-list.pdf").read_bytes())}
+    return {fmt: grid_to_table(g[0], 1) for fmt, g in grids.items()}
+
+
+def test_the_2025_service_list_is_one_table_in_every_format():
+    tables = _xiamen_tables()
+    for fmt, t in tables.items():
+        assert (t.is_data, t.title, t.columns, len(t.rows)) == (True, "厦门市服务类社会救助清单(试行)", XIAMEN_HEADER, 52), fmt
+        assert t.rows_with("section") == [] and {r.section for r in t.rows} == {None}
+    html = tables["html"]
+    assert html.roles[:2] == ["title", "header"] and html.rows[0].grid_rows == [2]
+    assert html.rows[0].cells[0] == "照护\n服务类"  # published over two <p>: the break is kept in the cell
+    # The same 52 rows, cell for cell, whatever the format (line breaks aside: a PDF cannot keep them).
+    for fmt in ("docx", "pdf"):
+        assert [[clean_text(c) for c in r.cells] for r in tables[fmt].rows] == \
+               [[clean_text(c) for c in r.cells] for r in html.rows], fmt
+
+
+def test_section_rows_of_the_2025_list_carry_their_category(provisions_2025):
+    from tests.conftest import html_grids
+    from tests.fixtures.html_layouts import LAYOUTS
+
+    page = LAYOUTS["section-rows-instead-of-category-column"](provisions_2025).encode()
+    t = grid_to_table(html_grids(page)[0], 1)
+    assert t.columns == XIAMEN_HEADER[1:] and len(t.rows) == 52
+    assert [t.grid.value(r, 0) for r in t.rows_with("section")] == ["一、照护服务类", "二、生活服务类", "三、关爱服务类",
+                                                                   "四、发展服务类"]
+    assert [r.section for r in t.rows].count("一、照护服务类") == 15
+    assert t.rows[-1].section == "四、发展服务类"
+
+
+def test_the_task_table_layout_as_a_generic_table():
+    from tests.conftest import html_grids
+
+    t = grid_to_table(html_grids((ROOT / "tests" / "fixtures" / "tasks_table_layout.html").read_bytes())[0], 1)
+    assert (t.title, t.columns, len(t.rows)) == ("厦门市推进居家养老服务工作任务分解表", ["序 号", "工作任务", "牵头单位", "协办单位"], 18)
+    assert len(t.rows_with("section")) == 7 and len(t.rows_with("repeated_header")) == 1
+    assert t.rows[0].section == "一、推进居家养老服务的总体目标和基本原则"
+    assert t.rows[1].section == "二、推进居家养老服务工作的主要任务 / （一）建立和完善居家养老服务网络"
+    assert t.rows[-1].section == "二、推进居家养老服务工作的主要任务 / （五）规范居家养老服务管理"
+    assert t.rows[-1].cells == ["2", "加强居家养老服务规范化建设。", "市民政局", ""]  # empty by design stays ""
+
+
+# --- the file stages: every data table lands, typed or not, and the file says what became of each grid ------
+
+def _result(path: Path):
+    import hashlib
+
+    from pipeline.model import RawFile
+    from pipeline.stages import raw_file_to_result
+
+    data = path.read_bytes()
+    return raw_file_to_result(RawFile(str(path), hashlib.sha256(data).hexdigest(), ""), data)
+
+
+def test_a_typed_table_lands_generic_and_typed():
+    r = _result(ROOT / "raw" / "xm-mzj-2025-095.html")
+    (outcome,) = r.tables
+    assert (outcome.is_data, outcome.table_no, outcome.kind, outcome.typed, outcome.why_not) == (
+        True, 1, "service_list", True, None)
+    assert outcome.table_id == f"{r.raw.sha256[:16]}:1"
+    (source,) = r.records["source_tables"]
+    assert (source["table_id"], source["kind"], source["n_data_rows"]) == (outcome.table_id, "service_list", 52)
+    assert len(r.records["table_rows"]) == len(r.records["service_provisions"]) == 52
+    n_origins = sum(c.text is not None for row in r.extracted.grids[0].rows for c in row)
+    assert len(r.records["table_cells"]) == n_origins
+    assert r.n_records == 52  # generic records are not counted as typed ones
+
+
+def test_untyped_tables_land_with_the_reason_no_profile_typed_them():
+    r = _result(REAL / "d01-nfra-zj-penalty-rowspan.html")
+    assert [(o.is_data, o.table_no, o.kind) for o in r.tables] == [
+        (False, None, None), (False, None, None), (True, 1, None), (True, 2, None)]
+    assert r.tables[0].why_not.startswith("page chrome")
+    assert r.tables[2].why_not == ("no profile matched (service_list: 1 of 4 fields, lacks service_item, population; "
+                                   "task_list: 1 of 3 fields, lacks task_text, lead_units)")
+    assert [s["table_no"] for s in r.records["source_tables"]] == [1, 2]
+    assert [row["cells"][1] for row in r.records["table_rows"][:2]] == [
+        "中国太平洋财产保险股份有限公司温州分公司", "陈首伟（时任中国太平洋财产保险股份有限公司温州分公司副总经理）"]
+
+
+def test_a_metadata_block_is_not_a_data_table_and_the_text_layout_still_reads():
+    r = _result(ROOT / "raw" / "xm-gov-2009-254.html")
+    assert [(o.is_data, o.why_not.split(":")[0]) for o in r.tables] == [(False, "metadata block")]
+    assert "source_tables" not in r.records and len(r.records["tasks"]) == 18

@@ -47,13 +47,13 @@ def grid_to_col_groups(grid: Grid) -> list[list[int]]:
                 shows_text[c] = True
     groups: list[list[int]] = []
     for c in range(n):
-        if not shows_text[c]:
-            continue  # every position empty, or showing a cell that starts in another column
         if groups and _always_together(grid, groups[-1][-1], c):
             groups[-1].append(c)
         else:
             groups.append([c])
-    return groups
+    # A group in which no cell with text starts is dropped: every position empty, or showing a cell that
+    # starts in another column (a hair-thin spacer under a title that spans it).
+    return [g for g in groups if any(shows_text[c] for c in g)]
 
 
 def _always_together(grid: Grid, a: int, b: int) -> bool:
