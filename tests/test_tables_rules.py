@@ -13,6 +13,7 @@ from pipeline.model import Cell, Grid
 from pipeline.tables import BadTableVocab, ROLES, grid_to_table, load_table_vocab, table_to_records
 from pipeline.tables.header import conjunct_names
 from pipeline.tables.records import SOURCE_TABLES_COLUMNS, TABLE_CELLS_COLUMNS, TABLE_ROWS_COLUMNS
+from pipeline.tables.vocab import VOCAB_FILE
 
 
 def td(cell) -> str:
@@ -144,7 +145,8 @@ def test_a_blank_form_has_its_header_and_no_rows():
 def test_a_row_that_only_continues_merges_folds_into_the_row_above():
     t = table_of(HEAD, [("1", 2, 1), ("甲", 2, 1), ("10", 2, 1)], [], ["2", "乙", "20"])
     assert t.roles == ["header", "data", "continuation", "data"]
-    assert [(r.row_no, r.grid_rows, r.cells) for r in t.rows] == [(1, [1, 2], ["1", "甲", "10"]), (2, [3], ["2", "乙", "20"])]
+    assert [(r.row_no, r.grid_rows, r.cells) for r in t.rows] == [
+        (1, [1, 2], ["1", "甲", "10"]), (2, [3], ["2", "乙", "20"])]
 
 
 def test_merged_cells_carry_their_text_into_every_row():
@@ -172,6 +174,11 @@ def test_an_empty_column_is_dropped_and_its_cells_keep_no_logical_column():
 def test_two_columns_of_labels_and_values_are_a_key_value_form():
     t = table_of(["行政处罚决定书文号", "金罚决字〔2024〕36号"], ["被处罚当事人", "某公司"], ["作出处罚决定的日期", "2024年7月8日"])
     assert (t.shape, t.columns, t.header_rows, len(t.rows)) == ("key_value", ["字段", "内容"], [], 3)
+
+
+def test_a_form_keeps_its_closing_note_out_of_its_rows():
+    t = table_of(["当事人名称", "某公司"], ["作出决定的日期", "2024年7月8日"], [("备注：本表依法公开。", 1, 2)])
+    assert (t.shape, t.roles, t.notes) == ("key_value", ["data", "data", "note"], ["备注：本表依法公开。"])
 
 
 def test_a_two_column_table_with_a_header_is_columnar():
@@ -220,7 +227,7 @@ def test_records_carry_exactly_the_warehouse_columns_and_lineage():
 # --- the vocabulary is data, validated --------------------------------------------------------------------
 
 def test_vocab_is_validated(tmp_path):
-    good = (load_table_vocab.__globals__["VOCAB_FILE"]).read_text(encoding="utf-8")
+    good = VOCAB_FILE.read_text(encoding="utf-8")
     bad = tmp_path / "v.toml"
     bad.write_text(good.replace("max_rows = 6\n", "max_rows = 0\n"), encoding="utf-8")
     with pytest.raises(BadTableVocab, match="header_max_rows must be >= 1"):
@@ -258,7 +265,8 @@ def test_any_grid_keeps_every_value_in_its_records(rows):
     out = table_to_records(t, table_id="t:1", notice_id="N", raw_file="f", raw_sha256="s")
     assert len(t.roles) == grid.n_rows and set(t.roles) <= set(ROLES)
     # Every origin cell lands once in table_cells, with its text as published.
-    origins = {(r, c): cell.text for r, row in enumerate(grid.rows) for c, cell in enumerate(row) if cell.text is not None}
+    origins = {(r, c): cell.text for r, row in enumerate(grid.rows) for c, cell in enumerate(row)
+               if cell.text is not None}
     assert {(x["row"], x["col"]): x["text"] for x in out["table_cells"]} == origins
     assert len(out["table_cells"]) == len(origins)
     # A cell with text is never dropped from the columns.

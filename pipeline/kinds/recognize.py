@@ -107,8 +107,9 @@ def table_columns(table: LogicalTable, profile: TableProfile) -> dict[str, int]:
     Each field takes the first logical column it names; its grid column is that column's first grid column.
     """
     cols: dict[str, int] = {}
+    joiner = load_table_vocab().joiner
     for name, group in zip(table.columns, table.col_groups):
-        parts = name.split(load_table_vocab().joiner)
+        parts = name.split(joiner)
         field_name = match_field(name, profile) or next(
             (f for part in reversed(parts) if len(parts) > 1 and (f := match_field(part, profile))), None)
         if field_name and field_name not in cols:

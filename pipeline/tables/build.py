@@ -64,8 +64,8 @@ def why_not_data(view: View, band: list[int]) -> str | None:
         return "one-cell box: the grid shows a single text"
     if (ratio := float(grid.hints.get("link_ratio", 0) or 0)) > v.max_link_ratio:
         return f"link box: {ratio:.0%} of its text is links"
-    chrome = [t for t in texts if v.is_chrome(t)]
-    if len(texts) <= v.chrome_max_cells and len(chrome) >= v.chrome_min_share * len(texts):
+    chrome = [t for t in texts if v.is_chrome(t)] if len(texts) <= v.chrome_max_cells else []
+    if chrome and len(chrome) >= v.chrome_min_share * len(texts):
         return f"page chrome: {', '.join(dict.fromkeys(clean_text(t) for t in chrome[:3]))}"
     labels = [t for t in texts if v.is_metadata_label(t)]
     if len(labels) >= v.metadata_min_labels and len(labels) >= v.metadata_min_share * len(texts):

@@ -16,8 +16,7 @@ from __future__ import annotations
 import re
 
 from pipeline.tables.view import View
-from pipeline.tables.vocab import fold
-from pipeline.text import clean_text
+from pipeline.text import clean_text, squash
 
 
 def leading_rows(view: View) -> tuple[list[int], list[int]]:
@@ -107,15 +106,16 @@ def conjunct_names(text: str, k: int, conjunctions: tuple[str, ...]) -> list[str
 def is_key_value(view: View, rows: list[int]) -> bool:
     """Tell whether the rows form a two-column form of labels and values with no header row."""
     v = view.vocab
-    rows = [r for r in rows if any(t.strip() for t in view.values(r))]
+    # Rows across the whole form (a 备注 line, a heading) are not label/value pairs.
+    rows = [r for r in rows if any(t.strip() for t in view.values(r)) and not view.is_full_width(r)]
     if view.width != 2 or not 2 <= len(rows) <= v.kv_max_rows:
         return False
-    labels = [fold(view.values(r)[0]) for r in rows]
+    labels = [squash(view.values(r)[0]) for r in rows]
     if len(set(labels)) != len(labels) or not all(
         label and len(label) <= v.kv_label_max_chars and view.is_headerish_text(label) for label in labels
     ):
         return False
-    if all(fold(t) in v.kv_header_words for t in view.values(rows[0])):
+    if all(squash(t) in v.kv_header_words for t in view.values(rows[0])):
         return False  # 项目 | 内容: the header of a two-column table
     hinted = sum(v.has_label_hint(label) for label in labels) / len(labels)
     return hinted >= v.kv_min_hint_share or not view.is_headerish(rows[0])

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.model import Grid
-from pipeline.tables.vocab import TableVocab, fold
+from pipeline.tables.vocab import TableVocab
+from pipeline.text import squash
 
 _NUMBER = re.compile(r"^(?=.*\d)[-+−]?(?:\d[\d,，]*)?(?:[.．]\d+)?[%％‰]?$")
 
@@ -71,9 +72,11 @@ class View:
     groups: list[list[int]]
     vocab: TableVocab
     spans: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    _origins: list[list[tuple[int, int]]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self.spans = origin_spans(self.grid)
+        self._origins = [[origin_of(self.grid, r, g[0]) for g in self.groups] for r in range(self.grid.n_rows)]
 
     @property
     def n_rows(self) -> int:
@@ -85,9 +88,7 @@ class View:
 
     def origin(self, r: int, k: int) -> tuple[int, int]:
         """Return the origin shown at row r, logical column k."""
-        c = self.groups[k][0]
-        row = self.grid.rows[r]
-        return origin_of(self.grid, r, c)
+        return self._origins[r][k]
 
     def text_at(self, o: tuple[int, int]) -> str:
         if o[1] >= len(self.grid.rows[o[0]]):
@@ -129,7 +130,7 @@ class View:
 
     def is_headerish_text(self, text: str) -> bool:
         """Tell whether a cell could be a column name: short, not a number, not a sentence."""
-        t = fold(text)
+        t = squash(text)
         return bool(t) and len(t) <= self.vocab.header_max_chars and not _NUMBER.match(t) \
             and t[-1] not in self.vocab.sentence_end
 
@@ -139,4 +140,4 @@ class View:
         return bool(texts) and all(self.is_headerish_text(t) for t in texts)
 
     def squashed(self, r: int) -> list[str]:
-        return [fold(v) for v in self.values(r)]
+        return [squash(v) for v in self.values(r)]

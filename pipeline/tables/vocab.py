@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from pipeline.config import DATA
 from pipeline.errors import PipelineError
+from pipeline.text import squash  # NFKC, whitespace removed: labels are compared so
 
 VOCAB_FILE = DATA / "table_vocab.toml"
 
@@ -19,11 +19,6 @@ class BadTableVocab(PipelineError):
     """The table vocabulary file is missing a key or holds a value out of range."""
 
     hint = "fix pipeline/data/table_vocab.toml (see the comments in it for what each key means)"
-
-
-def fold(text: str) -> str:
-    """Fold a label for comparison: NFKC, all whitespace removed (never stored)."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
 
 
 @dataclass(frozen=True)
@@ -75,42 +70,38 @@ class TableVocab:
 
     def is_note(self, text: str) -> bool:
         """Tell whether a text opens as a note: 注：…, 备注:…, 注1：…, 单位：万元."""
-        return self._note_re.match(fold(text)) is not None
+        return self._note_re.match(squash(text)) is not None
 
     def is_total(self, text: str) -> bool:
         """Tell whether a text is a total word (合计, 总 计, 收入总计：)."""
-        return fold(text).rstrip(":：") in self.total_words
+        return squash(text).rstrip(":：") in self.total_words
 
     def section_level(self, text: str) -> int:
         """Return the outline level of a section row's text (0 = outermost; unnumbered rows are level 0)."""
-        t = fold(text)
+        t = squash(text)
         return next((i for i, p in enumerate(self.section_levels) if p.match(t)), 0)
 
     def is_chrome(self, text: str) -> bool:
         """Tell whether a cell reads as page chrome (当前位置：, 首页, 分享到, 版权所有 …)."""
-        t = fold(text).strip(":：>»|丨·-")
-        return any(t.startswith(w) for w in self._chrome)
+        t = squash(text).strip(":：>»|丨·-")
+        return any(t.startswith(w) for w in self.chrome_words)
 
     def is_metadata_label(self, text: str) -> bool:
         """Tell whether a cell is a page-metadata label (索引号：, 【发布日期】)."""
-        return fold(text).strip("【】[]［］:：") in self.metadata_labels
+        return squash(text).strip("【】[]［］:：") in self.metadata_labels
 
     def has_label_hint(self, text: str) -> bool:
-        t = fold(text)
+        t = squash(text)
         return any(h in t for h in self.kv_label_hints)
 
     @property
     def _note_re(self) -> re.Pattern:
         return _note_pattern(self.note_words)
 
-    @property
-    def _chrome(self) -> tuple[str, ...]:
-        return tuple(fold(w) for w in self.chrome_words)
-
 
 @lru_cache(maxsize=8)
 def _note_pattern(words: tuple[str, ...]) -> re.Pattern:
-    alts = "|".join(re.escape(fold(w)) for w in sorted(words, key=len, reverse=True))
+    alts = "|".join(re.escape(squash(w)) for w in sorted(words, key=len, reverse=True))
     return re.compile(rf"^(?:{alts})[0-9一二三四五六七八九十]*[:：]")
 
 
@@ -143,22 +134,22 @@ def _load(path: str) -> TableVocab:
             conjunctions=tuple(h["conjunctions"]),
             unnamed=str(h["unnamed"]),
             note_words=tuple(r["note_words"]),
-            total_words=frozenset(fold(w) for w in r["total_words"]),
+            total_words=frozenset(squash(w) for w in r["total_words"]),
             section_levels=tuple(levels),
             section_joiner=str(r["section_joiner"]),
-            chrome_words=tuple(lay["chrome_words"]),
+            chrome_words=tuple(squash(w) for w in lay["chrome_words"]),
             chrome_max_cells=int(lay["chrome_max_cells"]),
             chrome_min_share=float(lay["chrome_min_share"]),
             max_link_ratio=float(lay["max_link_ratio"]),
-            metadata_labels=frozenset(fold(w) for w in meta["labels"]),
+            metadata_labels=frozenset(squash(w) for w in meta["labels"]),
             metadata_min_labels=int(meta["min_labels"]),
             metadata_min_share=float(meta["min_share"]),
             kv_columns=tuple(kv["columns"]),
             kv_label_max_chars=int(kv["label_max_chars"]),
             kv_max_rows=int(kv["max_rows"]),
-            kv_label_hints=tuple(fold(w) for w in kv["label_hints"]),
+            kv_label_hints=tuple(squash(w) for w in kv["label_hints"]),
             kv_min_hint_share=float(kv["min_hint_share"]),
-            kv_header_words=frozenset(fold(w) for w in kv["header_words"]),
+            kv_header_words=frozenset(squash(w) for w in kv["header_words"]),
         )
     except KeyError as exc:
         raise BadTableVocab(f"table vocab: missing key {exc}", file=path, stage="tables") from exc
