@@ -25,6 +25,27 @@ class Extracted:
     decoded_as: str | None = None
 
 
+# Generic table records (pipeline/tables): every data table of a file, typed or not.
+GENERIC_TABLES = ("source_tables", "table_rows", "table_cells")
+
+
+@dataclass
+class TableOutcome:
+    """What became of one grid of a file: a data table (its table_no and id), typed by a profile, or why not."""
+
+    grid_index: int
+    locator: str
+    is_data: bool
+    table_no: int | None = None  # counts data tables only
+    table_id: str | None = None
+    kind: str | None = None  # the table profile that typed it
+    why_not: str | None = None  # why it is not a data table, or why no profile typed it
+
+    @property
+    def typed(self) -> bool:
+        return self.kind is not None
+
+
 @dataclass
 class FileResult:
     """The outcome of one raw file: records per warehouse table, findings, and status."""
@@ -38,6 +59,7 @@ class FileResult:
     findings: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     cached: bool = False  # taken from the extraction cache, not extracted in this run
+    tables: list[TableOutcome] = field(default_factory=list)  # one per grid, in extraction order
 
     @property
     def meta(self) -> dict | None:
@@ -48,7 +70,7 @@ class FileResult:
 
     @property
     def n_records(self) -> int:
-        return sum(len(v) for k, v in self.records.items() if k != "cell_lineage")
+        return sum(len(v) for k, v in self.records.items() if k != "cell_lineage" and k not in GENERIC_TABLES)
 
 
 # --- extract: one function per format ------------------------------------------------------------
@@ -87,6 +109,35 @@ def docx_file_to_extracted(data: bytes, file: str) -> Extracted:
 
 
 EXTRACTORS = {"html": html_file_to_extracted, "pdf": pdf_file_to_extracted, "docx": docx_file_to_extracted}
+
+
+# --- tables and recognize: every grid read as a table, data tables kept, typed ones recognized -------
+
+def grids_to_tables(result: FileResult, profiles: list) -> list[tuple[Grid, object]]:
+    """Read every grid as a table; add each data table's generic records; return the typed ones."""
+    from pipeline.tables import grid_to_table, table_to_records
+    from pipeline.kinds.recognize import why_not_recognized
+
+    raw = result.raw
+    recognized = []
+    for i, grid in enumerate(result.extracted.grids):
+        table = grid_to_table(grid, 0)
+        outcome = TableOutcome(i, grid.locator, table.is_data, why_not=table.why_not)
+        result.tables.append(outcome)
+        if not table.is_data:
+            continue
+        table.table_no = outcome.table_no = sum(o.is_data for o in result.tables)
+        outcome.table_id = f"{raw.sha256[:16]}:{table.table_no}"
+        records = table_to_records(table, table_id=outcome.table_id, notice_id=raw.notice_id,
+                                   raw_file=raw.path, raw_sha256=raw.sha256)
+        if (rec := recognize_table(table, profiles)) is not None:
+            records["source_tables"][0]["kind"] = outcome.kind = rec.profile.kind
+            recognized.append((grid, rec))
+        else:
+            outcome.why_not = why_not_recognized(table, profiles)
+        for name, rows in records.items():
+            result.add(name, rows)
+    return recognized
 
 
 # --- normalize: one function per target table -----------------------------------------------------
@@ -161,8 +212,7 @@ def raw_file_to_result(raw: RawFile, data: bytes) -> FileResult:
         for grid in result.extracted.grids:
             result.warnings.extend(grid.warnings)
         stage = "recognize"
-        profiles = load_table_profiles()
-        recognized = [(g, rec) for g in result.extracted.grids if (rec := recognize_table(g, profiles))]
+        recognized = grids_to_tables(result, load_table_profiles())
         stage = "normalize"
         for grid, rec in recognized:
             NORMALIZERS[rec.profile.target](result, grid, rec, raw.notice_id)
@@ -171,9 +221,12 @@ def raw_file_to_result(raw: RawFile, data: bytes) -> FileResult:
         if not result.n_records:
             result.status = "no_table"
             result.stage = "recognize"
+            kept = [o for o in result.tables if o.is_data]
             result.reason = (
-                f"no table or task list recognized ({len(result.extracted.grids)} table(s) seen); "
-                "add the header words to pipeline/data/table_profiles.toml if this notice has one"
+                f"no table or task list recognized ({len(result.extracted.grids)} table(s) seen"
+                + (f", {len(kept)} kept as generic tables: "
+                   + "; ".join(f"table {o.table_no}: {o.why_not}" for o in kept) if kept else "")
+                + "); add the header words to pipeline/data/table_profiles.toml if this notice has one"
             )
     except PipelineError as exc:
         exc.located(file=raw.path, stage=stage)

@@ -39,7 +39,9 @@ def test_text_over_paragraphs_spans_br_nbsp_and_word_op():
         "<td>first line<br>second&nbsp;&nbsp;line</td>"
         "<td>《厦门市民政局 厦门市财政局关于转发》</td></tr></table>"
     )
-    assert texts(g) == [["照护服务类", "GB/T43153-2023", "first line second line", "《厦门市民政局 厦门市财政局关于转发》"]]
+    # A cell keeps its paragraph and <br> breaks as '\n' (whitespace inside a line normalized); the typed layer
+    # joins CJK lines without a space (pipeline.text.clean_text).
+    assert texts(g) == [["照护\n服务类", "GB/T43153-2023", "first line\nsecond line", "《厦门市民政局 厦门市财政局关于转发》"]]
 
 
 def test_zero_height_spacer_row_is_dropped_with_a_warning():

@@ -19,6 +19,7 @@ from pipeline.extract.pdf import (
     pdf_to_grids,
     spaced_han_ratio,
 )
+from pipeline.text import clean_text
 from tests.conftest import RAW
 from tests.fixtures.pdf_docx_helpers import (
     LAYOUTS,
@@ -51,7 +52,8 @@ def pdf_grid(pdf_bytes):
 
 
 def values(grid, first_row: int = 0) -> list[list[str]]:
-    return [[grid.value(r, c) for c in range(grid.n_cols)] for r in range(first_row, grid.n_rows)]
+    """Cell values as typed values read them: the HTML keeps a cell's paragraph breaks, a PDF cannot."""
+    return [[clean_text(grid.value(r, c)) for c in range(grid.n_cols)] for r in range(first_row, grid.n_rows)]
 
 
 def origins(grid, first_row: int = 0) -> set[tuple[int, int]]:

@@ -14,7 +14,7 @@ from lxml import etree
 
 from pipeline.errors import CorruptFile, EmptyInput
 from pipeline.model import Cell, Grid
-from pipeline.text import clean_text
+from pipeline.text import clean_text, normalize_line
 
 STAGE = "extract"
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -50,8 +50,13 @@ def paragraph_text(p: etree._Element) -> str:
 
 
 def cell_text(tc: etree._Element) -> str:
-    """Return a cell's text: its paragraphs joined CJK-aware (nested tables' paragraphs included)."""
-    return clean_text("\n".join(paragraph_text(p) for p in tc.iter(f"{_W}p")))
+    """Return a cell's text as published: one line per paragraph or line break, joined by '\n'.
+
+    Whitespace inside a line is normalized and empty paragraphs leave no line; nested tables' paragraphs
+    are included. The typed layer joins the lines CJK-aware with ``pipeline.text.clean_text``.
+    """
+    lines = (normalize_line(line) for p in tc.iter(f"{_W}p") for line in paragraph_text(p).split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def _children(el: etree._Element, tag: str) -> list[etree._Element]:

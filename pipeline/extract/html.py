@@ -62,6 +62,46 @@ def element_text(el: etree._Element) -> str:
     return clean_text("\n".join(element_lines(el)))
 
 
+def cell_text(el: etree._Element) -> str:
+    """Return a cell's text as published: one line per paragraph (block element or ``<br>``), joined by '\n'.
+
+    Inside a paragraph, whitespace is normalized and the page source's own line wraps are joined CJK-aware
+    (they are markup, not breaks the reader sees); empty paragraphs (``<p>&nbsp;</p>``) leave no line.
+    """
+    paragraphs: list[str] = [""]
+
+    def walk(e: etree._Element) -> None:
+        tag = e.tag if isinstance(e.tag, str) else None
+        if tag is None or _HIDDEN.search(e.get("style", "")):
+            return
+        block = tag in BLOCK_TAGS
+        if block:
+            paragraphs.append("")
+        paragraphs[-1] += e.text or ""
+        for child in e:
+            walk(child)
+            paragraphs[-1] += child.tail or ""
+        if block:
+            paragraphs.append("")
+
+    walk(el)
+    return "\n".join(line for p in paragraphs if (line := clean_text(p)))
+
+
+def table_hints(table: etree._Element) -> dict:
+    """Collect evidence that a table is page layout: nested tables and how much of its text is links."""
+    def chars(els) -> int:
+        return sum(len("".join(e.text_content().split())) for e in els)
+
+    links = table.xpath(".//a")
+    total = len("".join(table.text_content().split()))
+    return {
+        "nested_tables": len(table.xpath(".//table")),
+        "n_links": len(links),
+        "link_ratio": round(chars(links) / total, 3) if total else 0.0,
+    }
+
+
 def _span(value: str | None, name: str, where: str, warnings: list[str]) -> int:
     """Read a rowspan/colspan attribute; 0 means 'to the end' and is returned as 0."""
     if value is None:
@@ -146,7 +186,7 @@ def table_to_grid(table: etree._Element, table_index: int) -> Grid:
     rows: list[tuple[int, list[tuple[etree._Element, str]]]] = []
     pending_cover = 0  # rows still covered by a rowspan from above: such a row is never a spacer
     for i, tr in enumerate(_table_rows(table)):
-        cells = [(td, element_text(td)) for td in _row_cells(tr)]
+        cells = [(td, cell_text(td)) for td in _row_cells(tr)]
         if not cells or (_is_spacer(cells) and pending_cover == 0):
             warnings.append(f"{tlabel}/tr[{i + 1}]: empty spacer row dropped")
             continue
@@ -184,6 +224,7 @@ def table_to_grid(table: etree._Element, table_index: int) -> Grid:
         locator=tlabel,
         warnings=warnings,
         caption=element_text(caption) if caption is not None else "",
+        hints=table_hints(table),
     )
 
 

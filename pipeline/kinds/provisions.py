@@ -8,6 +8,7 @@ import unicodedata
 from pipeline.errors import PipelineError
 from pipeline.model import Grid
 from pipeline.kinds.recognize import RecognizedTable
+from pipeline.text import clean_text
 
 PROVISION_TEXT_FIELDS = ("category", "service_item", "population", "content", "standard_text", "supplier_text")
 _INT = re.compile(r"\d+")
@@ -60,7 +61,8 @@ def grid_to_provision_records(
     seq_by_item: dict[int, int] = {}
     previous_item: int | None = None
     for r in rec.data_rows:
-        values = {f: grid.value(r, c) for f, c in cols.items()}
+        # Grid text keeps the published line breaks; a typed value joins them CJK-aware (照护⏎服务类 -> 照护服务类).
+        values = {f: clean_text(grid.value(r, c)) for f, c in cols.items()}
         try:
             item_no = parse_item_no(values.get("item_no", ""))
         except BadItemNumber as exc:
@@ -73,7 +75,7 @@ def grid_to_provision_records(
         seq_by_item[item_no] = seq_by_item.get(item_no, 0) + 1
         population_no = seq_by_item[item_no]
         provision_id = f"{notice_id}:{item_no}:{population_no}"
-        category = values.get("category") or rec.profile.strip_section(rec.section_of.get(r, "")) or None
+        category = values.get("category") or rec.profile.strip_section(clean_text(rec.section_of.get(r, ""))) or None
         origin_rows = {grid.rows[r][c].origin[0] for c in cols.values()} | {r}
         pages = sorted({p for c in cols.values() if (p := grid.origin_cell(r, c).page) is not None} |
                        {cell.page for cell in grid.rows[r] if cell.page is not None})

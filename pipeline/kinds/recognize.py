@@ -1,4 +1,8 @@
-"""Grids to recognized tables: title rows, header rows and columns by vocabulary, never by position."""
+"""Logical tables to recognized (typed) tables: a profile's header vocabulary matched against the columns.
+
+The generic layer (pipeline/tables) finds every table's title, header band, columns and row roles; a profile
+of pipeline/data/table_profiles.toml types a table when its fields name enough of the table's columns.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,9 @@ from pathlib import Path
 
 from pipeline.config import DATA
 from pipeline.model import Grid
+from pipeline.tables import LogicalTable, grid_to_table, load_table_vocab
+from pipeline.tables.rows import innermost_section_rows
 from pipeline.text import squash
-
-HEADER_SEARCH_ROWS = 8  # header must appear within the first rows (after title rows)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class RecognizedTable:
     section_of: dict[int, str] = field(default_factory=dict)
     repeated_header_rows: list[int] = field(default_factory=list)
     section_rows: list[int] = field(default_factory=list)
+    table: LogicalTable | None = None  # the generic table it was recognized in
 
 
 def load_table_profiles(path: Path | None = None) -> list[TableProfile]:
@@ -96,17 +101,19 @@ def match_field(text: str, profile: TableProfile) -> str | None:
     return best[1] if best else None
 
 
-def header_columns(grid: Grid, r: int, profile: TableProfile) -> dict[str, int]:
-    """Map fields to columns for row r, taking each origin cell once and the first column per field."""
+def table_columns(table: LogicalTable, profile: TableProfile) -> dict[str, int]:
+    """Map fields to grid columns: a field's synonym names a logical column or one of its '·' parts.
+
+    Each field takes the first logical column it names; its grid column is that column's first grid column.
+    """
     cols: dict[str, int] = {}
-    seen: set[tuple[int, int]] = set()
-    for c, cell in enumerate(grid.rows[r]):
-        if cell.origin in seen:
-            continue
-        seen.add(cell.origin)
-        name = match_field(grid.value(r, c), profile)
-        if name and name not in cols:
-            cols[name] = c
+    joiner = load_table_vocab().joiner
+    for name, group in zip(table.columns, table.col_groups):
+        parts = name.split(joiner)
+        field_name = match_field(name, profile) or next(
+            (f for part in reversed(parts) if len(parts) > 1 and (f := match_field(part, profile))), None)
+        if field_name and field_name not in cols:
+            cols[field_name] = group[0]
     return cols
 
 
@@ -114,38 +121,60 @@ def _is_header(cols: dict[str, int], profile: TableProfile) -> bool:
     return len(cols) >= profile.min_header_matches and all(f in cols for f in profile.required)
 
 
-def is_full_width_row(grid: Grid, r: int) -> bool:
-    """Tell whether every position of the row shows one and the same cell (a title or section row)."""
-    row = grid.rows[r]
-    return len(row) > 1 and len({cell.origin for cell in row}) == 1
-
-
-def recognize_with(grid: Grid, profile: TableProfile) -> RecognizedTable | None:
-    """Recognize a grid against one profile; None when no header row matches."""
-    for r in range(min(grid.n_rows, HEADER_SEARCH_ROWS)):
-        cols = header_columns(grid, r, profile)
-        if not _is_header(cols, profile):
-            continue
-        titles = [grid.value(t, 0) for t in range(r) if grid.value(t, 0)]
-        rec = RecognizedTable(profile, [r], cols, title=titles[0] if titles else grid.caption)
-        header_labels = [_label(grid.value(r, c)) for c in range(grid.n_cols)]
-        section = ""
-        for rr in range(r + 1, grid.n_rows):
-            values = [grid.value(rr, c) for c in range(grid.n_cols)]
-            if [_label(v) for v in values] == header_labels:
-                rec.repeated_header_rows.append(rr)
-            elif is_full_width_row(grid, rr):
-                section = values[0]
-                rec.section_rows.append(rr)
-            elif any(values):
-                rec.data_rows.append(rr)
-                if section:
-                    rec.section_of[rr] = section
-        return rec
+def _typeable(table: LogicalTable) -> str | None:
+    """Say why a table cannot carry a profile's header at all (None when it can)."""
+    if not table.is_data:
+        return f"not a data table ({table.why_not})"
+    if table.shape != "columnar" or not table.header_rows:
+        form = " (a key/value form)" if table.shape == "key_value" else ""
+        return f"no header row to match a profile against{form}"
     return None
 
 
-def recognize_table(grid: Grid, profiles: list[TableProfile]) -> RecognizedTable | None:
-    """Recognize a grid against every profile and keep the one whose header matches most fields."""
-    found = [rec for p in profiles if (rec := recognize_with(grid, p)) is not None]
+def recognize_with(table: LogicalTable | Grid, profile: TableProfile) -> RecognizedTable | None:
+    """Recognize a table against one profile; None when its columns do not carry the profile's header."""
+    table = as_table(table)
+    if _typeable(table) is not None:
+        return None
+    cols = table_columns(table, profile)
+    if not _is_header(cols, profile):
+        return None
+    innermost = innermost_section_rows(table.roles)
+    grid = table.grid
+    return RecognizedTable(
+        profile,
+        list(table.header_rows),
+        cols,
+        title=table.title or grid.caption,
+        data_rows=[row.grid_rows[0] for row in table.rows],
+        section_of={r: grid.value(s, table.col_groups[0][0]) for r, s in innermost.items()},
+        repeated_header_rows=table.rows_with("repeated_header"),
+        section_rows=table.rows_with("section"),
+        table=table,
+    )
+
+
+def recognize_table(table: LogicalTable | Grid, profiles: list[TableProfile]) -> RecognizedTable | None:
+    """Recognize a table against every profile and keep the one whose header matches most fields."""
+    table = as_table(table)
+    found = [rec for p in profiles if (rec := recognize_with(table, p)) is not None]
     return max(found, key=lambda rec: len(rec.columns), default=None)
+
+
+def why_not_recognized(table: LogicalTable | Grid, profiles: list[TableProfile]) -> str:
+    """Say why no profile types a table: how many of each profile's fields its columns carry."""
+    table = as_table(table)
+    if (why := _typeable(table)) is not None:
+        return why
+    tried = []
+    for p in profiles:
+        cols = table_columns(table, p)
+        missing = [f for f in p.required if f not in cols]
+        tried.append(f"{p.kind}: {len(cols)} of {p.min_header_matches} fields"
+                     + (f", lacks {', '.join(missing)}" if missing else ""))
+    return f"no profile matched ({'; '.join(tried)})"
+
+
+def as_table(table: LogicalTable | Grid) -> LogicalTable:
+    """Read a grid as a table (a LogicalTable is returned as is)."""
+    return table if isinstance(table, LogicalTable) else grid_to_table(table, 0)

@@ -21,6 +21,7 @@ from pipeline.extract.blocks import Block, join_wrapped
 from pipeline.model import Grid
 from pipeline.kinds.recognize import RecognizedTable
 from pipeline.derive.targets import tasks_to_targets
+from pipeline.text import clean_text
 
 ROLES = ("lead", "co")
 _CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -432,10 +433,15 @@ def blocks_to_tasks(blocks: list[Block], *, notice_id: str, raw_file: str, raw_s
 # --- the table layout: 序号 | 工作任务 | 牵头单位 | 协办单位, with section rows --------------------------
 
 
+def _value(grid: Grid, r: int, c: int) -> str:
+    """Read a cell as a typed value: its published lines joined CJK-aware."""
+    return clean_text(grid.value(r, c))
+
+
 def _cell_piece(grid: Grid, r: int, c: int) -> Piece:
     cell = grid.origin_cell(r, c)
     locator = cell.locator or f"{grid.locator}/row[{r + 1}]/col[{c + 1}]"
-    return Piece(grid.value(r, c), locator, cell.page, (cell.page,) if cell.page else ())
+    return Piece(_value(grid, r, c), locator, cell.page, (cell.page,) if cell.page else ())
 
 
 def _heading(text: str, profile: TaskProfile) -> tuple[str, str, str] | None:
@@ -452,10 +458,10 @@ def grid_to_drafts(grid: Grid, recognized: RecognizedTable, profile: TaskProfile
     drafts: list[Draft] = []
     headings = set(recognized.section_rows)
     for r in sorted(set(recognized.data_rows) | headings):
-        value = {f: grid.value(r, c).strip() for f, c in cols.items()}
+        value = {f: _value(grid, r, c) for f, c in cols.items()}
         no, text = value.get("task_no", ""), value.get("task_text", "")
         has_units = bool(value.get("lead_units") or value.get("co_units"))
-        row_text = grid.value(r, 0) if r in headings else (text if not no else f"{no}{text}")
+        row_text = _value(grid, r, 0) if r in headings else (text if not no else f"{no}{text}")
         if r in headings or not has_units:
             # A section may sit in its own merged row or as 序号 一 / 工作任务 title with no units.
             split_head = _heading(f"{no}、{text}", profile) if no and not no.isdigit() else None
@@ -476,7 +482,7 @@ def grid_to_drafts(grid: Grid, recognized: RecognizedTable, profile: TaskProfile
         for role, field_name in (("lead", "lead_units"), ("co", "co_units")):
             if value.get(field_name):
                 header = recognized.header_rows[0] if recognized.header_rows else None
-                label = grid.value(header, cols[field_name]) if header is not None else field_name
+                label = _value(grid, header, cols[field_name]) if header is not None else field_name
                 d.unit_lists.append(UnitList(role, label, [_cell_piece(grid, r, cols[field_name])]))
         drafts.append(d)
     return drafts
