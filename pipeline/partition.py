@@ -112,16 +112,16 @@ def file_derived(result: FileResult) -> None:
 def file_row(result: FileResult, inp: RawInput) -> dict:
     """The file's extracted.files row: its outcome, the notice metadata it carries, how its version is dated."""
     raw, meta = result.raw, result.meta or {}
-    summary = getattr(result, "tables_summary", None) or {}
+    data = [o for o in result.tables if o.is_data]
     role = raw.role or ("page" if result.meta is not None and raw.format == "html" else "attachment")
     row = {
         "raw_file": raw.path, "raw_sha256": raw.sha256, "current": inp.current, "notice_id": raw.notice_id,
         "role": role, "format": raw.format or None, "size_bytes": raw.size, "source_url": raw.source_url,
         "parent_url": raw.parent_url, "retrieved_on": raw.retrieved_on, "decoded_as": result.extracted.decoded_as,
         "converted": getattr(result.extracted, "converted", None), "status": result.status, "stage": result.stage,
-        "reason": result.reason, "tables_found": summary.get("found", len(result.extracted.grids)),
-        "tables_typed": summary.get("typed", 0), "tables_skipped": summary.get("skipped", 0),
-        "untyped": summary.get("untyped") or None,
+        "reason": result.reason, "tables_found": len(data), "tables_typed": sum(o.typed for o in data),
+        "tables_skipped": len(result.tables) - len(data),
+        "untyped": [f"table {o.table_no}: {o.why_not}" for o in data if not o.typed] or None,
         "records": sum(len(result.records.get(t, [])) for t in TYPED_RECORD_TABLES),
         "ingested_at": inp.first_seen_at,
         "has_meta": role == "page",

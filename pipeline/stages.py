@@ -218,16 +218,16 @@ def raw_file_to_result(raw: RawFile, data: bytes) -> FileResult:
             NORMALIZERS[rec.profile.target](result, grid, rec, raw.notice_id)
         if not result.n_records:
             blocks_to_records(result, raw.notice_id)
-        if not result.n_records:
+        kept = [o for o in result.tables if o.is_data]
+        if not result.n_records and not kept:
             result.status = "no_table"
             result.stage = "recognize"
-            kept = [o for o in result.tables if o.is_data]
-            result.reason = (
-                f"no table or task list recognized ({len(result.extracted.grids)} table(s) seen"
-                + (f", {len(kept)} kept as generic tables: "
-                   + "; ".join(f"table {o.table_no}: {o.why_not}" for o in kept) if kept else "")
-                + "); add the header words to pipeline/data/table_profiles.toml if this notice has one"
-            )
+            result.reason = (f"no data table and no task list ({len(result.extracted.grids)} table(s) seen, none a data "
+                             "table); if the notice has one, add its header words to pipeline/data/table_profiles.toml")
+        elif not result.n_records:
+            result.reason = (f"{len(kept)} table(s) loaded as generic tables only: "
+                             + "; ".join(f"table {o.table_no}: {o.why_not}" for o in kept)
+                             + " (a known kind? add its header words to pipeline/data/table_profiles.toml)")
     except PipelineError as exc:
         exc.located(file=raw.path, stage=stage)
         result.status, result.stage, result.reason = "failed", exc.stage, str(exc)
