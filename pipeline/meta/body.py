@@ -41,6 +41,7 @@ class BodyRules:
 
     containers: tuple[tuple[str, str, str], ...]  # (cms, css selector, xpath)
     min_chars: int
+    library_min_chars: int
     chrome_tags: frozenset[str]
     chrome_words: tuple[str, ...]
     chrome_class_words: tuple[str, ...]
@@ -85,6 +86,7 @@ def _load(path: str) -> BodyRules:
     return BodyRules(
         containers=tuple(containers),
         min_chars=int(body.get("min_chars", 20)),
+        library_min_chars=int(body.get("library_min_chars", 200)),
         chrome_tags=frozenset(body.get("chrome_tags", ())),
         chrome_words=tuple(squash(w) for w in body.get("chrome_words", ())),
         chrome_class_words=tuple(w.lower() for w in body.get("chrome_class_words", ())),
@@ -178,8 +180,8 @@ def readability_body(doc: etree._Element, hidden: frozenset, rules: BodyRules) -
     if node is None or node.tag in ("html", "body") or not isinstance(node.tag, str):
         return None
     text = visible_text(node, hidden)
-    if len(text) < rules.min_chars or any(w in text for w in rules.chrome_words):
-        return None
+    if len(text) < rules.library_min_chars or any(w in text for w in rules.chrome_words):
+        return None  # too little to be sure it is the article (a lone line beside a table), or chrome
     return node
 
 
@@ -227,10 +229,12 @@ def find_body(doc: etree._Element, hidden: frozenset | None = None,
 def html_to_page(doc: etree._Element, profiles=None, *, url: str | None = None) -> Page:
     """Find the page's body, skip set and metadata (with findings on disagreeing sources)."""
     from pipeline.meta.page import load_site_profiles, page_to_notice_meta
+    from pipeline.registers.jurisdictions import meta_jurisdiction
 
     body, hidden, skip, how = find_body(doc)
     meta, findings, meta_block = page_to_notice_meta(
         doc, profiles if profiles is not None else load_site_profiles(), body=body, skip=skip, url=url)
+    meta.update(meta_jurisdiction(meta))
     if meta_block is not None and meta_block is not body and _inside(meta_block, body):
         skip = skip | {meta_block}  # the 索引号/文号 block is metadata, never a content table
     return Page(doc, body, hidden, frozenset(skip), meta, findings, how)

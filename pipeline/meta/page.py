@@ -357,15 +357,16 @@ def _same(field_name: str, a: str, b: str) -> bool:
     return squash(a) == squash(b)
 
 
-def _number_near_title(blocks: list[Block], heading_path: str | None, rules: MetaRules) -> str | None:
-    """Return a 文号 printed on a line of its own just above or below the title."""
-    if not heading_path:
-        return None
-    idx = [i for i, b in enumerate(blocks) if _inside(b.locator, heading_path)]
-    if not idx:
-        return None
-    lo, hi = max(0, idx[0] - rules.lines_around_title), idx[-1] + rules.lines_around_title + 1
-    for b in blocks[lo:hi]:
+def _number_near_title(blocks: list[Block], zone: list[Block], heading_path: str | None,
+                       rules: MetaRules) -> str | None:
+    """Return a 文号 printed on a line of its own just above or below the title (at the top of the header
+    zone when the page shows no title heading)."""
+    idx = [i for i, b in enumerate(blocks) if heading_path and _inside(b.locator, heading_path)]
+    if idx:
+        near = blocks[max(0, idx[0] - rules.lines_around_title):idx[-1] + rules.lines_around_title + 1]
+    else:
+        near = zone[: 2 * rules.lines_around_title]
+    for b in near:
         if number := own_doc_number(b.text, rules):
             return number
     return None
@@ -421,7 +422,7 @@ def page_to_notice_meta(doc: etree._Element, profiles: list[SiteProfile], *, bod
     heading_path = tree.getpath(heading) if heading is not None else None
     if not meta["doc_number"]:
         for number, where in ((title_doc_number(title, rules), "title"),
-                              (_number_near_title(blocks, heading_path, rules), "line-near-title")):
+                              (_number_near_title(blocks, zone, heading_path, rules), "line-near-title")):
             if number:
                 meta["doc_number"], sources["doc_number"] = number, where
                 break
