@@ -253,6 +253,11 @@ def header_zone(blocks: list[Block], body_path: str | None) -> list[Block]:
     return blocks[:ZONE_PAGE]
 
 
+def _next_lines(blocks: list[Block]) -> dict[int, str]:
+    """Map each line (by identity) to the text of the line after it in the page."""
+    return {id(a): b.text for a, b in zip(blocks, blocks[1:])}
+
+
 def _pairs_in_line(text: str, profile: SiteProfile, stops_re: re.Pattern) -> list[tuple[str, str]]:
     """Split a line into (label, value) pairs: several may share a line; another label ends a value."""
     hits = list(profile.pattern.finditer(text))
@@ -281,20 +286,23 @@ def _cell_pairs(tree: etree._ElementTree, block: Block, profile: SiteProfile) ->
     return out
 
 
-def labelled_values(zone: list[Block], tree: etree._ElementTree, profile: SiteProfile,
-                    rules: MetaRules) -> tuple[dict, list[str]]:
-    """Read the labels a profile knows out of the zone: fields (first one wins) and the lines they came from."""
+def labelled_values(zone: list[Block], tree: etree._ElementTree, profile: SiteProfile, rules: MetaRules,
+                    following: dict[int, str] | None = None) -> tuple[dict, list[str]]:
+    """Read the labels a profile knows out of the zone: fields (first one wins) and the lines they came from.
+
+    ``following`` maps a line to the next line of the page, where a label alone on its line has its value."""
     found: dict[str, str] = {}
     where: list[str] = []
-    for i, block in enumerate(zone):
-        pairs = _pairs_in_line(block.text, profile, rules.label_stops) or _cell_pairs(tree, block, profile)
+    following = following if following is not None else _next_lines(zone)
+    for block in zone:
+        pairs = _cell_pairs(tree, block, profile) or _pairs_in_line(block.text, profile, rules.label_stops)
         label_only = squash(block.text).strip("：:【】")
-        if not pairs and label_only in profile.labels and i + 1 < len(zone):
-            pairs = [(label_only, zone[i + 1].text)]  # <dt>文号</dt><dd>…</dd>: the value is the next line
+        if label_only in profile.labels and not any(v for _, v in pairs) and id(block) in following:
+            pairs = [(label_only, following[id(block)])]  # <dt>文号</dt><dd>…</dd>: the value is the next line
         for label, value in pairs:
             field_name = profile.labels.get(label)
-            if field_name and field_name not in found:
-                found[field_name] = None if (not value or value in profile.null_values) else value
+            if field_name and field_name not in found and value:  # an empty value leaves the field open
+                found[field_name] = None if value in profile.null_values else value
                 where.append(block.locator.split("#")[0])
     return {k: v for k, v in found.items()}, where
 
@@ -393,7 +401,8 @@ def page_to_notice_meta(doc: etree._Element, profiles: list[SiteProfile], *, bod
     sources: dict[str, str] = {}
     findings: list[dict] = []
 
-    per_profile = [(p, *labelled_values(zone, tree, p, rules)) for p in profiles]
+    following = _next_lines(blocks)
+    per_profile = [(p, *labelled_values(zone, tree, p, rules, following)) for p in profiles]
     ranked = sorted(per_profile, key=lambda x: -len(x[1]))
     best = next((x for x in ranked if len(x[1]) >= x[0].min_labels and x[1]), None)
     meta["site_profile"] = best[0].name if best else None
