@@ -1,8 +1,8 @@
 """A notice's identity: the key that files of one notice share and that stays stable across refreshes.
 
 In order: an id the provenance record gives (a maintainer's word), the normalized 文号, the index number
-(索引号), the site's article id (``host:id``, from the page URL or a meta tag), else a content hash of the
-body text (``sha256:`` + 16 hex). Never the file name: a renamed download must stay the same notice.
+(索引号), the site's article id (``host:id``, from the page URL or a meta tag, when the site is known),
+else a content hash of the body text (``sha256:`` + 16 hex). Never the file name: a renamed download must stay the same notice.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ def notice_id_for(meta: dict | None, raw=None, *, body_text: str | None = None) 
         return meta["index_no"], "index_no"
     url = meta.get("page_url") or (getattr(raw, "source_url", None) if raw is not None else None)
     article = meta.get("article_id") or article_id_from(url, load_meta_rules())
-    if article:
-        host = urlsplit(url).hostname if url else None
-        site = host or (meta.get("site_domain") or "").split(",")[0].strip() or meta.get("site") or "site"
+    host = urlsplit(url).hostname if url else None
+    site = host or (meta.get("site_domain") or "").split(",")[0].strip() or meta.get("site")
+    if article and site:  # an article id means something only with the site that numbered it
         return f"{site}:{article}", "article_id"
     if body_text and body_text.strip():
         return content_hash(body_text), "content_hash"
