@@ -28,7 +28,7 @@ import lxml.html
 from lxml import etree
 
 from pipeline.config import DATA
-from pipeline.meta.hidden import document_elements, hidden_elements, is_hidden
+from pipeline.meta.hidden import hidden_elements, is_hidden
 from pipeline.text import squash
 
 _PT = "data-pt-index"  # attribute that carries an element's index into the copy handed to readability
@@ -244,4 +244,4 @@ def _inside(el: etree._Element, root: etree._Element) -> bool:
     return el is root or any(a is root for a in el.iterancestors())
 
 
-__all__ = ["Page", "BodyRules", "html_to_page", "find_body", "load_body_rules", "document_elements"]
+__all__ = ["Page", "BodyRules", "html_to_page", "find_body", "load_body_rules"]

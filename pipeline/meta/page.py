@@ -25,7 +25,7 @@ from lxml import etree
 from pipeline.config import DATA
 from pipeline.extract.blocks import Block, html_to_blocks
 from pipeline.extract.html import element_text
-from pipeline.text import clean_text, normalize_line, squash
+from pipeline.text import normalize_line, squash
 
 META_FIELDS = (
     "title", "doc_number", "doc_number_norm", "index_no", "issuer", "written_on", "published_on", "posted_on",
