@@ -15,7 +15,7 @@ OFFLINE ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv browser refresh test bench report dictionary clean
+.PHONY: office help venv browser refresh test bench report dictionary clean
 
 help: ## List the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,7 +35,11 @@ browser: ## Install Debian's chromium + CJK fonts (report tests open the report 
 	@{ command -v chromium && fc-list :lang=zh | grep -q . ; } >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk; }
 
-test: $(STAMP) browser ## Run the test suite
+office: ## Install Debian's headless LibreOffice (tests convert the real DOC/XLS documents with it); no-op when present
+	@command -v soffice >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui libreoffice-calc-nogui; }
+
+test: $(STAMP) browser office ## Run the test suite
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) ## Time our stages against the peers (pandas.read_html, pdfplumber) and print ratios

@@ -76,18 +76,18 @@ class FileResult:
 # --- extract: one function per format ------------------------------------------------------------
 
 def html_file_to_extracted(data: bytes, file: str) -> Extracted:
-    """Decode a page, read its metadata through the site profiles, and build its grids and blocks."""
+    """Decode a page, find its article body and metadata, and build grids and blocks of the body only."""
     from pipeline.ingest.decode import decode_bytes
     from pipeline.extract.blocks import html_to_blocks
     from pipeline.extract.html import html_to_grids, parse_html
-    from pipeline.meta.page import html_to_notice_meta, load_site_profiles
+    from pipeline.meta.body import html_to_page
 
     text, how = decode_bytes(data, file=file)
-    doc = parse_html(text)
+    page = html_to_page(parse_html(text))
     return Extracted(
-        meta=html_to_notice_meta(doc, load_site_profiles()),
-        grids=html_to_grids(doc),
-        blocks=html_to_blocks(doc),
+        meta={**page.meta, "body_how": page.body_how, "meta_findings": page.findings},
+        grids=html_to_grids(page.body, page.skip),
+        blocks=html_to_blocks(page.body, page.skip),
         decoded_as=how,
     )
 

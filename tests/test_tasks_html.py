@@ -47,7 +47,8 @@ EXPECTED_UNITS = {
 
 def extract(blocks: list[Block], source_format: str = "html", raw_file: str = "xm-gov-2009-254.html",
             sha: str = "x") -> TaskExtraction:
-    return blocks_to_tasks(blocks, notice_id=NOTICE, raw_file=raw_file, raw_sha256=sha, source_format=source_format)
+    return blocks_to_tasks(blocks, notice_id=NOTICE, raw_file=raw_file, raw_sha256=sha, source_format=source_format,
+                           jurisdiction="350200")  # a Xiamen notice: units resolve against Xiamen's register
 
 
 def units_by_task(x: TaskExtraction) -> dict[str, tuple[list[str], list[str]]]:

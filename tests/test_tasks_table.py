@@ -37,7 +37,7 @@ def table():
 @pytest.fixture(scope="module")
 def table_x(table):
     grid, rec = table
-    return grid_to_tasks(grid, rec, notice_id=NOTICE, raw_file=FIXTURE.name, raw_sha256="sha")
+    return grid_to_tasks(grid, rec, notice_id=NOTICE, raw_file=FIXTURE.name, raw_sha256="sha", jurisdiction="350200")
 
 
 def test_recognized_as_a_task_list(table):

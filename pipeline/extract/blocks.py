@@ -63,10 +63,14 @@ def join_wrapped(lines: list[str]) -> str:
 # --- HTML -------------------------------------------------------------------------------------------
 
 
-def html_to_blocks(doc: etree._Element) -> list[Block]:
-    """Split a page's body into blocks at block elements and ``<br>``, each with its element's XPath."""
-    body = doc.find("body")
-    root = body if body is not None else doc
+def html_to_blocks(root: etree._Element, hidden: frozenset = frozenset()) -> list[Block]:
+    """Split a page (its ``<body>``) or a sub-tree into blocks at block elements and ``<br>``.
+
+    Each block carries its element's XPath in the original document; elements in ``hidden`` are skipped
+    with their subtrees.
+    """
+    if root.tag == "html" and (body := root.find("body")) is not None:
+        root = body
     tree = root.getroottree()
     blocks: list[Block] = []
     buf: list[str] = []
@@ -82,7 +86,7 @@ def html_to_blocks(doc: etree._Element) -> list[Block]:
             blocks.append(Block(text, path if lines_of[path] == 1 else f"{path}#line{lines_of[path]}"))
 
     def walk(el: etree._Element) -> None:
-        if not isinstance(el.tag, str) or el.tag in _SKIP_TAGS or _HIDDEN.search(el.get("style", "")):
+        if not isinstance(el.tag, str) or el.tag in _SKIP_TAGS or _HIDDEN.search(el.get("style", "")) or el in hidden:
             return
         block = el.tag in BLOCK_TAGS
         if block:

@@ -8,7 +8,7 @@ text (``None`` where covered by a span), its origin's coordinates and a DOM loca
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import lxml.html
 from lxml import etree
@@ -228,6 +228,39 @@ def table_to_grid(table: etree._Element, table_index: int) -> Grid:
     )
 
 
-def html_to_grids(doc: etree._Element) -> list[Grid]:
-    """Build a Grid for every ``<table>`` in the page, in document order."""
-    return [table_to_grid(t, i) for i, t in enumerate(doc.iter("table"))]
+def _skipped(el: etree._Element, hidden: frozenset, root: etree._Element) -> bool:
+    """Tell whether the element or an ancestor up to ``root`` is in ``hidden``."""
+    node: etree._Element | None = el
+    while node is not None:
+        if node in hidden:
+            return True
+        if node is root:
+            return False
+        node = node.getparent()
+    return False
+
+
+def html_to_grids(root: etree._Element, hidden: frozenset = frozenset()) -> list[Grid]:
+    """Build a Grid for every ``<table>`` under ``root`` (the page, or its body), in document order.
+
+    Tables inside a ``hidden`` element (or hidden themselves) are skipped. Table indexes count the
+    tables read; locators stay XPaths of the original document.
+    """
+    tables = [t for t in root.iter("table") if not (hidden and _skipped(t, hidden, root))]
+    grids = [table_to_grid(t, i) for i, t in enumerate(tables)]
+    if root.getparent() is not None or hidden:  # a sub-tree was read: locate each table in the whole page
+        tree = root.getroottree()
+        for t, g in zip(tables, grids):
+            _relocate(g, tree.getpath(t))
+    return grids
+
+
+def _relocate(grid: Grid, table_xpath: str) -> None:
+    """Replace a grid's ``table[n]`` label (n counts the tables read) by the table's XPath in the page."""
+    label = grid.locator
+    grid.locator = table_xpath
+    grid.rows = [
+        [replace(c, locator=table_xpath + c.locator[len(label):]) if c.locator.startswith(label + "/") else c
+         for c in row]
+        for row in grid.rows
+    ]

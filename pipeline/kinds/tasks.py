@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.registers.agencies import AgencyMatch, AgencyRegister, load_agency_register
+from pipeline.registers.agencies import ANY_JURISDICTION, AgencyMatch, AgencyRegister, load_agency_register
 from pipeline.config import DATA
 from pipeline.errors import PipelineError
 from pipeline.extract.blocks import Block, join_wrapped
@@ -271,6 +271,7 @@ class _Context:
     profile: TaskProfile
     register: AgencyRegister
     out: TaskExtraction
+    jurisdiction: str | None = ANY_JURISDICTION  # the notice's: units resolve within it and its parents
 
     def lineage(self, pieces: list[Piece]) -> dict:
         pages = sorted({pg for p in pieces for pg in (p.pages or ((p.page,) if p.page else ()))})
@@ -334,16 +335,19 @@ def _task_record(d: Draft, seq: int, task_id: str, ctx: _Context) -> dict:
 
 def mention_to_units(mention: str, ctx: _Context) -> list[tuple[str, AgencyMatch | None, str]]:
     """Resolve one 、-separated mention: whole, else as a compound whose every part resolves, else a class."""
-    reg, prof = ctx.register, ctx.profile
+    prof, where = ctx.profile, ctx.jurisdiction
+    def resolve(text: str, patterns: bool = True) -> AgencyMatch | None:
+        return ctx.register.resolve(text, patterns=patterns, jurisdiction=where)
+
     if prof.fragment.match(mention):
         return [(mention, None, "fragment")]
-    if m := reg.resolve(mention, patterns=False):
+    if m := resolve(mention, patterns=False):
         return [(mention, m, m.via)]
     for joiner in prof.compound_joiners:
         parts = [p.strip() for p in mention.split(joiner)]
-        if len(parts) > 1 and all(parts) and all(reg.resolve(p) for p in parts):
-            return [(p, reg.resolve(p), "compound_part") for p in parts]
-    if m := reg.resolve(mention):
+        if len(parts) > 1 and all(parts) and all(resolve(p) for p in parts):
+            return [(p, resolve(p), "compound_part") for p in parts]
+    if m := resolve(mention):
         return [(mention, m, m.via)]
     return [(mention, None, "unresolved")]
 
@@ -375,7 +379,7 @@ def _unit_records(task_id: str, ul: UnitList, ctx: _Context) -> list[dict]:
                             "the intended unit in a review", lineage["locator"])
             elif how == "unresolved":
                 ctx.finding("unit_not_in_register", "info", "task_units", unit_id, "unit_canonical", unit,
-                            "add the unit (or an alias) to pipeline/data/agencies.toml", lineage["locator"])
+                            "add the unit (or an alias) to its jurisdiction's file under pipeline/data/agencies/", lineage["locator"])
     return rows
 
 
@@ -413,7 +417,8 @@ def drafts_to_extraction(drafts: list[Draft], stray: list[Piece], ctx: _Context)
 
 def blocks_to_tasks(blocks: list[Block], *, notice_id: str, raw_file: str, raw_sha256: str,
                     source_format: str, profiles: list[TaskProfile] | None = None,
-                    register: AgencyRegister | None = None) -> TaskExtraction:
+                    register: AgencyRegister | None = None,
+                    jurisdiction: str | None = ANY_JURISDICTION) -> TaskExtraction:
     """Read the tasks of a task-decomposition notice from its text blocks (HTML or PDF)."""
     best: tuple[list[Draft], list[Piece], TaskProfile] | None = None
     for profile in profiles or load_task_profiles():
@@ -426,7 +431,7 @@ def blocks_to_tasks(blocks: list[Block], *, notice_id: str, raw_file: str, raw_s
             f"such as 牵头单位：/协办单位：", file=raw_file, stage="tasks")
     drafts, stray, profile = best
     ctx = _Context(notice_id, raw_file, raw_sha256, source_format, profile,
-                   register or load_agency_register(), TaskExtraction(profile=profile.name))
+                   register or load_agency_register(), TaskExtraction(profile=profile.name), jurisdiction)
     return drafts_to_extraction(drafts, stray, ctx)
 
 
@@ -489,12 +494,14 @@ def grid_to_drafts(grid: Grid, recognized: RecognizedTable, profile: TaskProfile
 
 
 def grid_to_tasks(grid: Grid, recognized: RecognizedTable, *, notice_id: str, raw_file: str, raw_sha256: str,
-                  profiles: list[TaskProfile] | None = None, register: AgencyRegister | None = None) -> TaskExtraction:
+                  profiles: list[TaskProfile] | None = None, register: AgencyRegister | None = None,
+                  jurisdiction: str | None = ANY_JURISDICTION) -> TaskExtraction:
     """Read the tasks of a task table (a grid recognized with the ``task_list`` table profile)."""
     profile = (profiles or load_task_profiles())[0]
     drafts = grid_to_drafts(grid, recognized, profile)
     if not drafts:
         raise NoStructureFound(f"the task table {grid.locator} has no task rows", file=raw_file, stage="tasks")
     ctx = _Context(notice_id, raw_file, raw_sha256, grid.source_format, profile,
-                   register or load_agency_register(), TaskExtraction(profile=f"table:{recognized.profile.kind}"))
+                   register or load_agency_register(), TaskExtraction(profile=f"table:{recognized.profile.kind}"),
+                   jurisdiction)
     return drafts_to_extraction(drafts, [], ctx)

@@ -173,6 +173,10 @@ def data_value_set(ref: str, data_dir: Path = DATA) -> list:
     end gives its keys (`flag_rules.toml#rules`).
     """
     file, _, key = ref.partition("#")
+    folder = data_dir / file.removesuffix(".toml")
+    if not (data_dir / file).exists() and folder.is_dir():  # a register kept as one file per jurisdiction
+        return sorted({v for path in sorted(folder.glob("*.toml"))
+                       for v in data_value_set(f"{path.name}#{key}", folder)}, key=str)
     with open(data_dir / file, "rb") as fh:
         value = tomllib.load(fh)
     for part in key.split("."):

@@ -1,0 +1,146 @@
+"""Which elements of a page a reader never sees: inline styles, the ``hidden`` attribute, the page's own CSS.
+
+Browser-saved pages and CMS templates keep duplicates and widgets in the DOM and hide them: ``style=
+"display:none"``, ``<div hidden>``, or a class that a ``<style>`` block of the page sets to ``display:none``
+(AngularJS's ``.ng-hide``). The cascade is followed as far as it decides visibility: ``!important`` beats
+an inline style, an inline ``display`` beats an ordinary rule, and among rules the more specific (then
+the later) one wins. Selectors cssselect cannot translate and rules inside ``@media``/``@supports`` blocks
+are ignored: a hidden element we miss shows up as content, never the other way round.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import cssselect
+import tinycss2
+from lxml import etree
+
+_INLINE_DISPLAY = re.compile(r"(?:^|;)\s*display\s*:\s*([^;!]+)(!\s*important)?", re.I)
+_INLINE_HIDDEN = re.compile(r"(?:^|;)\s*visibility\s*:\s*hidden", re.I)
+_SKIP_MEDIA = re.compile(r"\b(print|speech|aural)\b", re.I)
+_TRANSLATOR = cssselect.HTMLTranslator()
+
+
+@dataclass(frozen=True, slots=True)
+class DisplayRule:
+    """One stylesheet declaration of ``display``: its selector (as XPath), value, weight and order."""
+
+    selector: str
+    xpath: str
+    value: str
+    important: bool
+    specificity: tuple[int, int, int]
+    order: int
+
+
+def _declarations(rule) -> list[tuple[str, str, bool]]:
+    decls = tinycss2.parse_blocks_contents(rule.content, skip_comments=True, skip_whitespace=True)
+    out = []
+    for d in decls:
+        if d.type == "declaration" and d.lower_name == "display":
+            out.append((d.lower_name, tinycss2.serialize(d.value).strip().lower(), bool(d.important)))
+    return out
+
+
+def stylesheet_display_rules(css: str, start: int = 0) -> list[DisplayRule]:
+    """Read the top-level rules of a stylesheet that set ``display``, with XPaths for their selectors."""
+    rules: list[DisplayRule] = []
+    order = start
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        if rule.type != "qualified-rule":
+            continue  # @media, @supports, @font-face …: conditional or irrelevant here
+        decls = _declarations(rule)
+        if not decls:
+            continue
+        prelude = tinycss2.serialize(rule.prelude).strip()
+        try:
+            selectors = cssselect.parse(prelude)
+        except cssselect.SelectorError:
+            continue
+        for sel in selectors:
+            try:
+                xpath = _TRANSLATOR.selector_to_xpath(sel)
+            except cssselect.ExpressionError:  # :hover, ::before …: states a saved page does not have
+                continue
+            for _, value, important in decls:
+                order += 1
+                rules.append(DisplayRule(sel.canonical(), xpath, value, important, sel.specificity(), order))
+    return rules
+
+
+def document_elements(doc: etree._Element):
+    """Iterate every element of the document, including top-level trees that a parser put beside the root.
+
+    Content after ``</html>`` ends up in a second top-level element; a walk of ``doc`` alone misses it.
+    """
+    root = doc.getroottree().getroot()
+    for top in (*reversed(list(root.itersiblings(preceding=True))), root, *root.itersiblings()):
+        if isinstance(top.tag, str):
+            yield from top.iter()
+
+
+def page_display_rules(doc: etree._Element) -> list[DisplayRule]:
+    """Collect the ``display`` rules of every ``<style>`` block of the page, in document order."""
+    rules: list[DisplayRule] = []
+    for style in (e for e in document_elements(doc) if e.tag == "style"):
+        if _SKIP_MEDIA.search(style.get("media", "")):
+            continue
+        rules.extend(stylesheet_display_rules(style.text or "", start=len(rules)))
+    return rules
+
+
+def _inline_display(el: etree._Element) -> tuple[str | None, bool]:
+    m = _INLINE_DISPLAY.search(el.get("style", ""))
+    return (m.group(1).strip().lower(), bool(m.group(2))) if m else (None, False)
+
+
+def hidden_elements(doc: etree._Element) -> frozenset[etree._Element]:
+    """Return the elements hidden by inline style, the ``hidden`` attribute or the page's stylesheet rules.
+
+    Only the elements a rule names are returned; a walker skips their subtrees.
+    """
+    winner: dict[etree._Element, tuple[tuple, str]] = {}
+    tree = doc.getroottree()
+    for rule in page_display_rules(doc):
+        try:
+            matched = tree.xpath(rule.xpath)
+        except etree.XPathError:
+            continue
+        weight = (rule.important, rule.specificity, rule.order)
+        for el in matched:
+            if isinstance(el, etree._Element) and (el not in winner or winner[el][0] < weight):
+                winner[el] = (weight, rule.value)
+    hidden: set[etree._Element] = set()
+    for el in document_elements(doc):
+        if not isinstance(el.tag, str):
+            continue
+        inline, inline_important = _inline_display(el)
+        rule = winner.get(el)
+        if rule and rule[0][0] and not inline_important:
+            display = rule[1]  # an !important rule beats an ordinary inline style
+        elif inline is not None:
+            display = inline
+        else:
+            display = rule[1] if rule else None
+        if (
+            display == "none"
+            or el.get("hidden") is not None
+            or _INLINE_HIDDEN.search(el.get("style", ""))
+            or (el.tag == "input" and el.get("type", "").lower() == "hidden")
+        ):
+            hidden.add(el)
+    return frozenset(hidden)
+
+
+def is_hidden(el: etree._Element, hidden: frozenset[etree._Element], root: etree._Element | None = None) -> bool:
+    """Tell whether the element or one of its ancestors (up to ``root``) is hidden."""
+    node: etree._Element | None = el
+    while node is not None:
+        if node in hidden:
+            return True
+        if node is root:
+            return False
+        node = node.getparent()
+    return False
