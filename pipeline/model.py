@@ -76,4 +76,5 @@ class RawFile:
     retrieved_on: str | None = None
     size: int = 0
     parent_url: str | None = None  # for an attachment: the page that linked it
-    notice_id_from: str = "provenance"  # provenance | content | stem: how notice_id was found
+    notice_id_from: str = "provenance"  # provenance | parent | doc_number | index_no | article_id | content_hash
+    jurisdiction: str | None = None  # of the notice's page, for an attachment read under its page's notice

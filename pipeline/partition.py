@@ -28,6 +28,8 @@ from pipeline.stages import FileResult, raw_file_to_result
 from pipeline.warehouse.partitions import Manifest, PartitionStore
 from pipeline.warehouse.schema import EXTRACTED, TABLES
 
+# Warehouse column -> key of the metadata readers' dict, where they differ.
+META_KEYS = {"site_column": "column"}
 # Typed records a file yields (what raw_files.records counts; the gate reconciles it with the rows loaded).
 TYPED_RECORD_TABLES = ("service_provisions", "tasks", "task_units", "targets")
 
@@ -40,6 +42,7 @@ class PartitionJob:
     input: RawInput
     notice_hint: str | None  # notice of the page an attachment belongs to, when known
     store_root: str
+    jurisdiction_hint: str | None = None  # that page's jurisdiction (the attachment's units resolve in it)
     options: dict = field(default_factory=dict)
 
 
@@ -133,7 +136,7 @@ def file_row(result: FileResult, inp: RawInput) -> dict:
     }
     for c in EXTRACTED["files"].columns:
         if c.name not in row:
-            value = meta.get(c.name)
+            value = meta.get(META_KEYS.get(c.name, c.name))
             row[c.name] = value if not (c.type == "DATE" and isinstance(value, str)) else _date_time(value)
     return row
 
@@ -144,6 +147,7 @@ def build_partition(job: PartitionJob) -> Manifest:
     raw = inp.raw()
     if job.notice_hint and not raw.notice_id:
         raw.notice_id, raw.notice_id_from = job.notice_hint, "parent"
+        raw.jurisdiction = job.jurisdiction_hint
     try:
         data = read_input(inp)
     except OSError as exc:

@@ -32,6 +32,7 @@ from pipeline.ingest.history import History, default_history_dir
 from pipeline.ingest.rawstore import Inventory, RawInput, StatCache, take_inventory
 from pipeline.partition import PartitionJob, build_partition
 from pipeline.progress import Reporter
+from pipeline.registers import registers_to_rows
 from pipeline.warehouse.build import BuildInput, BuildOutcome, build_warehouse, now_utc
 from pipeline.warehouse.expectations import load_suites
 from pipeline.warehouse.fingerprint import (build_fingerprint, combined, extraction_fingerprint, folder_fingerprint,
@@ -98,9 +99,15 @@ def sweep_leftovers(warehouse: Path, staging: Path, history: History, progress: 
     history.sweep()
 
 
-def _partition_jobs(inputs: list[RawInput], code: str, store_root: Path, hints: dict[str, str]) -> list[PartitionJob]:
-    return [PartitionJob(partition_key(code, i.raw_file, i.sha256, i.provenance, hints.get(i.raw_file)), i,
-                         hints.get(i.raw_file), str(store_root)) for i in inputs]
+def _partition_jobs(inputs: list[RawInput], code: str, store_root: Path,
+                    hints: dict[str, tuple[str, str | None]]) -> list[PartitionJob]:
+    """One job per input; an attachment's hint is its page's (notice_id, jurisdiction), part of its key."""
+    jobs = []
+    for i in inputs:
+        notice, where = hints.get(i.raw_file, (None, None))
+        key = partition_key(code, i.raw_file, i.sha256, i.provenance, f"{notice}|{where}" if notice else None)
+        jobs.append(PartitionJob(key, i, notice, str(store_root), where))
+    return jobs
 
 
 def _failure_manifest(job: PartitionJob, store: PartitionStore, why: str, stage: str) -> Manifest:
@@ -236,7 +243,7 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
     runs.append(_run_row(run_id, now, summary, fingerprint))
     inp = BuildInput(manifests, base, preference, suites, reviews_dir, staging / f"gate-{os.getpid()}",
                      {"runs": runs, "fetches": history.read("fetches"), "reviews": _latest_reviews(history)},
-                     {}, info)
+                     registers_to_rows(), info)
     built = temp_path_for(warehouse)
     progress.stage("build", f"{len(manifests)} partition(s) into {built.name}")
     try:
@@ -283,10 +290,10 @@ def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: 
     for job in jobs:
         m = got[job.key]
         url = job.input.provenance.get("source_url") or job.input.provenance.get("final_url")
-        if url and m.file.get("role") == "page":
-            by_url[url] = m.file.get("notice_id")
-    hints = {i.raw_file: by_url.get(i.provenance.get("parent_url")) for i in linked}
-    jobs2 = _partition_jobs(linked, code, store.root, {k: v for k, v in hints.items() if v})
+        if url and m.file.get("role") == "page" and m.file.get("status") != "failed":
+            by_url[url] = (m.file.get("notice_id"), m.file.get("jurisdiction_code"))
+    hints = {i.raw_file: by_url[i.provenance["parent_url"]] for i in linked if i.provenance.get("parent_url") in by_url}
+    jobs2 = _partition_jobs(linked, code, store.root, hints)
     got2, reused2 = read_partitions(jobs2, store, engine=engine, workers=workers, limits=limits, progress=progress,
                                     reports=reports)
     return [got[j.key] for j in jobs] + [got2[j.key] for j in jobs2], reused | reused2
@@ -301,7 +308,9 @@ def _fill_from_outcome(summary: RefreshSummary, outcome: BuildOutcome, files: li
     summary.reports += [f"stale review decision on flag {d['flag_id']}: {d['status_reason']}" for d in outcome.stale_reviews]
     summary.reports += [f"gate warning: {w}" for w in outcome.judgement.warnings]
     summary.reports += [f"not in the {g['register']} register ({g['status']}): {g['value']} ×{g['occurrences']}, "
-                        f"e.g. {g['record_table']} {g['example_record_id']}" for g in outcome.register_gaps]
+                        f"e.g. {g['record_table']} {g['example_record_id']}"
+                        + (f" (jurisdiction {g['jurisdiction_code']})" if g.get("jurisdiction_code") else "")
+                        for g in outcome.register_gaps]
     by_notice: dict[str, list[dict]] = {}
     for f in files:
         by_notice.setdefault(f.get("notice_id"), []).append(f)

@@ -93,12 +93,14 @@ def html_file_to_extracted(data: bytes, file: str) -> Extracted:
 
 
 def pdf_file_to_extracted(data: bytes, file: str) -> Extracted:
-    """Read a PDF's tables (stitched across pages) and its text blocks."""
+    """Read a PDF's tables (stitched across pages), its 公文 header and its text blocks."""
     from pipeline.extract.blocks import pdf_to_blocks
     from pipeline.extract.pdf import pdf_to_grids
+    from pipeline.meta.document import blocks_to_document_meta, pdf_to_header_lines
 
     grids = pdf_to_grids(data, file=file)
-    return Extracted(grids=grids, blocks=pdf_to_blocks(data, file=file) if not grids else [])
+    return Extracted(meta=blocks_to_document_meta(pdf_to_header_lines(data)), grids=grids,
+                     blocks=pdf_to_blocks(data, file=file) if not grids else [])
 
 
 def docx_file_to_extracted(data: bytes, file: str) -> Extracted:
@@ -152,11 +154,16 @@ def _provisions(result: FileResult, grid: Grid, rec, notice_id: str) -> None:
     result.add("cell_lineage", lineage)
 
 
+def jurisdiction_of(result: FileResult) -> str | None:
+    """The jurisdiction agency names of this file resolve in: its notice's (page, parent page, or its own text)."""
+    return result.raw.jurisdiction or (result.meta or {}).get("jurisdiction_code")
+
+
 def _tasks_from_grid(result: FileResult, grid: Grid, rec, notice_id: str) -> None:
     from pipeline.kinds.tasks import grid_to_tasks
 
     _add_tasks(result, grid_to_tasks(grid, rec, notice_id=notice_id, raw_file=result.raw.path,
-                                     raw_sha256=result.raw.sha256))
+                                     raw_sha256=result.raw.sha256, jurisdiction=jurisdiction_of(result)))
 
 
 def _add_tasks(result: FileResult, extraction) -> None:
@@ -178,7 +185,7 @@ def blocks_to_records(result: FileResult, notice_id: str) -> None:
     try:
         extraction = blocks_to_tasks(
             result.extracted.blocks, notice_id=notice_id, raw_file=result.raw.path,
-            raw_sha256=result.raw.sha256, source_format=result.raw.format,
+            raw_sha256=result.raw.sha256, source_format=result.raw.format, jurisdiction=jurisdiction_of(result),
         )
     except PipelineError as exc:  # no task structure either: the caller reports the file as no_table
         result.warnings.append(str(exc))
@@ -188,16 +195,16 @@ def blocks_to_records(result: FileResult, notice_id: str) -> None:
 
 # --- the chain --------------------------------------------------------------------------------------
 
-def notice_id_for(raw: RawFile, meta: dict | None) -> str:
-    """Key a file to its notice: provenance first, then the 文号 in its content, then its file stem."""
+def notice_id_for(raw: RawFile, meta: dict | None, body_text: str | None = None) -> str:
+    """Key a file to its notice: provenance or its page first, then what its content says (pipeline/meta/identity.py:
+    the normalized 文号, the 索引号, the site's article id, else a content hash) — never the file name."""
+    from pipeline.meta.identity import notice_id_for as content_identity
+
     if raw.notice_id:
         return raw.notice_id
-    if meta and meta.get("doc_number"):
-        raw.notice_id_from = "content"
-        return meta["doc_number"]
-    raw.notice_id_from = "stem"
-    name = raw.path.rsplit("/", 1)[-1]
-    return name.rsplit(".", 1)[0]
+    notice_id, how = content_identity(meta, raw, body_text=body_text)
+    raw.notice_id_from = how
+    return notice_id
 
 
 def raw_file_to_result(raw: RawFile, data: bytes) -> FileResult:
@@ -208,7 +215,9 @@ def raw_file_to_result(raw: RawFile, data: bytes) -> FileResult:
         raw.format = detect_format(data, file=raw.path)
         stage = "extract"
         result.extracted = EXTRACTORS[raw.format](data, raw.path)
-        raw.notice_id = notice_id_for(raw, result.extracted.meta)
+        body_text = "\n".join(b.text for b in result.extracted.blocks) or None
+        raw.notice_id = notice_id_for(raw, result.extracted.meta, body_text)
+        result.findings.extend((result.extracted.meta or {}).pop("meta_findings", None) or [])
         for grid in result.extracted.grids:
             result.warnings.extend(grid.warnings)
         stage = "recognize"

@@ -296,6 +296,7 @@ table(
     C("occurrences", "INTEGER", "How many records cite or name it.", False),
     C("record_table", "VARCHAR", "Table of the records.", False),
     C("example_record_id", "VARCHAR", "One record that cites or names it.", False),
+    C("jurisdiction_code", "VARCHAR", "For an agency: the jurisdiction of the notices naming it, whose register file lacks it."),
 )
 
 table(
@@ -519,6 +520,63 @@ table(
     C("flag_ids", "VARCHAR[]", "Flags whose decisions were applied.", False),
     *LINEAGE,
     key=("record_table", "record_id", "column_name"),
+)
+
+
+# --- the registers as reviewed (pipeline/data/agencies/, jurisdictions.toml, standards.toml, documents.toml) -----
+
+table(
+    "jurisdictions",
+    "one row per jurisdiction of the register (国家, 省, 市, 区县)",
+    C("code", "VARCHAR", "Administrative code (350200 for 厦门市, 100000 for 国家).", False),
+    C("name", "VARCHAR", "Name (厦门市).", False),
+    C("level", "VARCHAR", "国家, 省, 市 or 区县."),
+    C("parent_code", "VARCHAR", "The jurisdiction it lies in (厦门市 -> 福建省); agencies of parents resolve here too."),
+    C("domains", "VARCHAR[]", "Site domains whose notices belong to it (xm.gov.cn)."),
+    C("hosts", "VARCHAR[]", "Exact hosts that belong to it."),
+    C("doc_prefixes", "VARCHAR[]", "文号 prefixes that name it (厦, 穗 …)."),
+    C("issuer_prefixes", "VARCHAR[]", "Issuer name prefixes that name it (厦门市 …)."),
+    key=("code",),
+)
+
+table(
+    "agencies",
+    "one row per agency of the register, in its jurisdiction, with its succession",
+    C("agency_id", "VARCHAR", "Register id (xm.civil_affairs).", False),
+    C("name", "VARCHAR", "Canonical name.", False),
+    C("full_name", "VARCHAR", "Full name, where different."),
+    C("level", "VARCHAR", "municipal, district or class (a group or kind of units)."),
+    C("sector", "VARCHAR", "Policy sector, where recorded."),
+    C("jurisdiction_code", "VARCHAR", "Jurisdiction the agency belongs to (jurisdictions.code); NULL for a class valid everywhere."),
+    C("aliases", "VARCHAR[]", "Other names it is written as."),
+    C("patterns", "VARCHAR[]", "Patterns that name a class of units."),
+    C("successor_id", "VARCHAR", "Agency that replaced it (a rename or merger)."),
+    C("succession", "VARCHAR", "How it was replaced."),
+    C("succeeded_on", "VARCHAR", "When."),
+    C("current_id", "VARCHAR", "End of its successor chain.", False),
+    C("source", "VARCHAR", "Where the entry was checked."),
+    C("note", "VARCHAR", "Maintainer's note."),
+    key=("agency_id",),
+)
+
+table(
+    "standards",
+    "one row per standard of the register",
+    C("code", "VARCHAR", "Normalized code without year (DB3502/T 091).", False),
+    C("title", "VARCHAR", "Registered title.", False),
+    C("years", "INTEGER[]", "Editions known."),
+    C("current_year", "INTEGER", "Edition in force, where a maintainer recorded it."),
+    C("source", "VARCHAR", "Where the entry was checked."),
+    key=("code",),
+)
+
+table(
+    "documents",
+    "one row per document (a policy cited by title or 文号) of the register",
+    C("title", "VARCHAR", "Registered title.", False),
+    C("issuer", "VARCHAR", "Issuer."),
+    C("doc_number", "VARCHAR", "文号."),
+    C("source", "VARCHAR", "Where the entry was checked."),
 )
 
 
