@@ -100,19 +100,31 @@ def load(
 
 @app.command()
 def sql(
-    query: str = typer.Argument(..., help="SQL to run (read-only)."),
+    query: str = typer.Argument(..., help="One read statement (SELECT, WITH … SELECT, DESCRIBE, SHOW, SUMMARIZE, "
+                                "EXPLAIN, PRAGMA table_info); anything else is refused."),
     warehouse: Path = typer.Option(WAREHOUSE_FILE, "--warehouse"),
     limit: int = typer.Option(50, "--limit", help="Rows to print at most."),
 ) -> None:
-    """Run analyst SQL on a read-only connection and print the result."""
+    """Run one read-only analyst statement and print the result; a refused or failing one exits 1 with one line."""
+    import duckdb
+
     from pipeline.serve.query import connect_readonly
 
-    con = connect_readonly(warehouse)
+    try:
+        con = connect_readonly(warehouse)
+    except PipelineError as exc:
+        err.print(f"[red]sql failed:[/] {exc}")
+        raise typer.Exit(2)
     try:
         rel = con.sql(query)
-        if rel is None:
-            return
-        console.print(rel.limit(limit).df().to_string(index=False))
+        if rel is not None:
+            console.print(rel.limit(limit).df().to_string(index=False))
+    except PipelineError as exc:
+        err.print(f"[red]sql {exc.reason}[/] (hint: {exc.hint})")
+        raise typer.Exit(1)
+    except duckdb.Error as exc:  # DuckDB's own message: a typo, a missing table, a permission it denied
+        err.print(f"[red]sql failed:[/] {' '.join(str(exc).split())}")
+        raise typer.Exit(1)
     finally:
         con.close()
 
