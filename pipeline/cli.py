@@ -107,23 +107,27 @@ def sql(
 ) -> None:
     """Run one read-only analyst statement and print the result; a refused or failing one exits 1 with one line."""
     import duckdb
+    from rich.markup import escape
 
     from pipeline.serve.query import connect_readonly
 
     try:
         con = connect_readonly(warehouse)
     except PipelineError as exc:
-        err.print(f"[red]sql failed:[/] {exc}")
+        err.print(f"[red]sql failed:[/] {escape(str(exc))}")
+        raise typer.Exit(2)
+    except duckdb.Error as exc:  # not a DuckDB file, or locked by a writer
+        err.print(f"[red]sql failed:[/] {escape(' '.join(str(exc).split()))}")
         raise typer.Exit(2)
     try:
         rel = con.sql(query)
         if rel is not None:
-            console.print(rel.limit(limit).df().to_string(index=False))
+            console.print(rel.limit(limit).df().to_string(index=False), markup=False)  # published text is no markup
     except PipelineError as exc:
-        err.print(f"[red]sql {exc.reason}[/] (hint: {exc.hint})")
+        err.print(f"[red]sql {escape(exc.reason)}[/] (hint: {escape(exc.hint)})")
         raise typer.Exit(1)
     except duckdb.Error as exc:  # DuckDB's own message: a typo, a missing table, a permission it denied
-        err.print(f"[red]sql failed:[/] {' '.join(str(exc).split())}")
+        err.print(f"[red]sql failed:[/] {escape(' '.join(str(exc).split()))}")
         raise typer.Exit(1)
     finally:
         con.close()

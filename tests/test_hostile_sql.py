@@ -167,6 +167,7 @@ def test_python_relation_writes_are_blocked_too(site):
 @pytest.mark.parametrize("statement", [
     "SELECT 1; SELECT 2",
     "EXPLAIN ANALYZE COPY notices TO 'raw/x.csv'",
+    "EXPLAIN (ANALYZE, FORMAT json) COPY notices TO 'raw/x.csv'",
     "WITH a AS (SELECT 1) INSERT INTO notices SELECT * FROM notices",
     "CREATE TEMP TABLE t AS SELECT 1",
     "USE memory",
@@ -219,6 +220,7 @@ def test_describe_explain_summarize_pragma_and_parameters(site):
         assert [r[1] for r in con.sql("PRAGMA table_info('service_provisions')").fetchall()] == [
             "provision_id", "notice_id", "item_no", "service_item", "population"]
         assert 'Table: "policy".main.notices' in con.sql("EXPLAIN SELECT * FROM notices").fetchall()[0][1]
+        assert '"SEQ_SCAN"' in con.sql("EXPLAIN (FORMAT json) SELECT * FROM notices").fetchall()[0][1]
         assert "Total Time" in con.sql("EXPLAIN ANALYZE SELECT count(*) FROM notices").fetchall()[0][1]
         assert len(con.sql("SUMMARIZE service_provisions").fetchall()) == 5
         assert con.execute("SELECT title FROM notices WHERE notice_id = ?", ["厦民〔2024〕1号"]).fetchall() == [("旧清单",)]
@@ -229,4 +231,6 @@ def test_cli_prints_rows_of_a_read(site):
     result = run_sql("SELECT notice_id, title FROM current_notices")
     assert result.exit_code == 0, result.output
     assert result.output.split() == ["notice_id", "title", "厦民〔2025〕95号", "服务类社会救助清单"]
+    markup = run_sql("SELECT '[red]《规范》[/]' AS text")  # published text is printed as it is, not as markup
+    assert markup.exit_code == 0 and markup.output.split() == ["text", "[red]《规范》[/]"]
 

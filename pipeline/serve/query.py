@@ -36,7 +36,7 @@ READ_PRAGMAS = frozenset({
 })
 READ_TYPES = frozenset({duckdb.StatementType.SELECT})  # DESCRIBE, SHOW, SUMMARIZE, FROM …, VALUES parse as SELECT
 ALLOWED = "one read statement: SELECT (or WITH … SELECT), DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, PRAGMA table_info"
-_EXPLAIN = re.compile(r"\s*EXPLAIN\s+(?:ANALYZE\s+)?(.*)", re.I | re.S)
+_EXPLAIN = re.compile(r"\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^()]*\)\s*)?(.*)", re.I | re.S)
 _PRAGMA = re.compile(r"\s*PRAGMA\s+([A-Za-z_][A-Za-z0-9_]*)", re.I)
 
 
@@ -63,9 +63,10 @@ def refusal(con: duckdb.DuckDBPyConnection, query: str) -> str | None:
         return None
     if kind == duckdb.StatementType.EXPLAIN:
         inner = _EXPLAIN.match(statement.query)
-        if inner is None:
-            return "an EXPLAIN statement that could not be read"
-        why = refusal(con, inner.group(1))  # EXPLAIN ANALYZE runs the statement: it must be a read too
+        try:  # EXPLAIN ANALYZE runs the statement: it must be a read too
+            why = refusal(con, inner.group(1)) if inner else "no statement after EXPLAIN"
+        except duckdb.Error:
+            why = "it could not be read on its own"
         return None if why is None else f"EXPLAIN of a statement that is refused ({why})"
     if kind == duckdb.StatementType.PRAGMA:
         name = _PRAGMA.match(statement.query)
