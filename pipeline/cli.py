@@ -117,19 +117,35 @@ def _fetch(raw: Path, urls: list[str], state_file: Path | None, reporter) -> lis
 
 @app.command()
 def sql(
-    query: str = typer.Argument(..., help="SQL to run (read-only)."),
+    query: str = typer.Argument(..., help="One read statement (SELECT, WITH … SELECT, DESCRIBE, SHOW, SUMMARIZE, "
+                                "EXPLAIN, PRAGMA table_info); anything else is refused."),
     warehouse: Path = typer.Option(WAREHOUSE_FILE, "--warehouse"),
     limit: int = typer.Option(50, "--limit", help="Rows to print at most."),
 ) -> None:
-    """Run analyst SQL on a read-only connection and print the result."""
+    """Run one read-only analyst statement and print the result; a refused or failing one exits 1 with one line."""
+    import duckdb
+    from rich.markup import escape
+
     from pipeline.serve.query import connect_readonly
 
-    con = connect_readonly(warehouse)
+    try:
+        con = connect_readonly(warehouse)
+    except PipelineError as exc:
+        err.print(f"[red]sql failed:[/] {escape(str(exc))}")
+        raise typer.Exit(2)
+    except duckdb.Error as exc:  # not a DuckDB file, or locked by a writer
+        err.print(f"[red]sql failed:[/] {escape(' '.join(str(exc).split()))}")
+        raise typer.Exit(2)
     try:
         rel = con.sql(query)
-        if rel is None:
-            return
-        console.print(rel.limit(limit).df().to_string(index=False))
+        if rel is not None:
+            console.print(rel.limit(limit).df().to_string(index=False), markup=False)  # published text is no markup
+    except PipelineError as exc:
+        err.print(f"[red]sql {escape(exc.reason)}[/] (hint: {escape(exc.hint)})")
+        raise typer.Exit(1)
+    except duckdb.Error as exc:  # DuckDB's own message: a typo, a missing table, a permission it denied
+        err.print(f"[red]sql failed:[/] {escape(' '.join(str(exc).split()))}")
+        raise typer.Exit(1)
     finally:
         con.close()
 

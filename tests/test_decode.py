@@ -115,3 +115,45 @@ def test_declared_legacy_pages_round_trip(body, declared):
     page = f"<html><head>{meta}</head><body>{body}</body></html>"
     text, how = decode_bytes(page.encode("gb18030"))
     assert text == page and how == "meta:gb18030"
+
+
+# --- declarations the bytes cannot fit ---------------------------------------------------------------------
+
+LIST = "<html><head>{decl}</head><body><p>厦门市民政局关于印发服务类社会救助清单的通知 2025</p></body></html>"
+
+
+def test_meta_declared_utf16_on_utf8_bytes_is_read_as_utf8():
+    """HTML standard: a meta found by reading the bytes as ASCII cannot mean UTF-16; it is read as UTF-8."""
+    short = '<meta charset="utf-16"><p>2025 lists</p>'
+    assert short.encode("utf-8").decode("utf-16") != short  # the trap: the lie decodes strictly, to mojibake
+    assert decode_bytes(short.encode("utf-8")) == (short, "meta-mismatch:utf-8")
+    for label in ("utf-16", "UTF-16LE", "utf-16be", "utf-32"):
+        page = LIST.format(decl=f'<meta charset="{label}">')
+        assert decode_bytes(page.encode("utf-8")) == (page, "meta-mismatch:utf-8"), label
+    xml = '<?xml version="1.0" encoding="UTF-16"?>' + LIST.format(decl="")
+    assert decode_bytes(xml.encode("utf-8")) == (xml, "xml-mismatch:utf-8")
+
+
+def test_utf16_declared_on_gbk_bytes_falls_back_to_what_the_bytes_are():
+    page = LIST.format(decl='<meta charset="utf-16">')
+    assert decode_bytes(page.encode("gbk")) == (page, "declared-wrong-sniff:gb18030")
+    gbk = LIST.format(decl='<meta charset="gbk">')
+    assert decode_bytes(gbk.encode("gbk"), "text/html; charset=utf-16") == (gbk, "meta:gb18030")
+
+
+def test_http_utf16_is_believed_only_on_bytes_that_are_utf16():
+    page = LIST.format(decl="")
+    assert decode_bytes(page.encode("utf-8"), "text/html; charset=utf-16") == (page, "http-mismatch:utf-8")
+    assert decode_bytes(page.encode("utf-16-le"), "text/html; charset=utf-16") == (page, "http:utf-16-le")
+    assert decode_bytes(page.encode("utf-16-be"), "text/html; charset=UTF-16") == (page, "http:utf-16-be")
+
+
+def test_a_bom_the_bytes_contradict_is_dropped_and_the_meta_believed():
+    utf8 = LIST.format(decl='<meta charset="utf-8">')
+    assert decode_bytes(codecs.BOM_UTF16_LE + utf8.encode("utf-8")) == (utf8, "bom-mismatch+meta:utf-8")
+    gbk = LIST.format(decl='<meta charset="gbk">')
+    assert decode_bytes(codecs.BOM_UTF8 + gbk.encode("gbk")) == (gbk, "bom-mismatch+meta:gb18030")
+    # a BOM that fits still wins over a meta that contradicts it
+    real16 = LIST.format(decl='<meta charset="gbk">')
+    assert decode_bytes(real16.encode("utf-16")) == (real16, "bom:utf-16")
+    assert decode_bytes(real16.encode("utf-32")) == (real16, "bom:utf-32")

@@ -1,6 +1,7 @@
 """Fetch notices from the live sites into raw/ (issue 7): register -> listings -> notices -> attachments.
 
 Modules, in the order a refresh uses them: ``sources`` (the register), ``client`` (one polite GET),
+``deadline`` (a wall-clock limit per request) and ``decoding`` (Content-Encoding under the size cap),
 ``robots``, ``discover`` (links per site profile), ``names`` (content-addressed names), ``store``
 (atomic writes + sidecars), ``state`` (conditional-GET state), ``run`` (the orchestration), ``report``.
 """

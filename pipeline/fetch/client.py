@@ -1,5 +1,9 @@
 """One polite GET: allow-listed hosts, robots.txt, per-host rate limit, retries with backoff, size cap,
-conditional GET and redirects checked hop by hop. Errors are FetchError subclasses (see errors.py)."""
+conditional GET and redirects checked hop by hop. Errors are FetchError subclasses (see errors.py).
+
+Hostile servers are bounded: a wall-clock deadline per request covers connect, headers and body
+(deadline.py), the size cap applies to the bytes received and after every Content-Encoding layer
+(decoding.py), and a robots.txt Crawl-delay is capped at max_crawl_delay_s."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from pipeline.fetch.deadline import deadline_passed, deadline_transport, request_deadline
+from pipeline.fetch.decoding import ACCEPT_ENCODING, BoundedDecoder, EncodingRefused, LayerTooLarge
 from pipeline.fetch.settings import FetchSettings
 from pipeline.fetch.errors import (
     FetchError,
@@ -21,6 +27,7 @@ from pipeline.fetch.errors import (
     TooLarge,
     TransportError,
     TruncatedBody,
+    UnsupportedContent,
 )
 from pipeline.fetch.robots import RobotsCache
 
@@ -49,9 +56,11 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def default_client(settings: FetchSettings) -> httpx.Client:
-    """Build the httpx client: our timeouts and user agent; redirects are followed by Fetcher, hop by hop."""
+    """Build the httpx client: our timeouts and user agent, sockets bound by the request deadline; redirects
+    are followed by Fetcher, hop by hop."""
     timeout = httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s)
-    return httpx.Client(timeout=timeout, headers={"User-Agent": settings.user_agent}, follow_redirects=False)
+    return httpx.Client(timeout=timeout, headers={"User-Agent": settings.user_agent}, follow_redirects=False,
+                        transport=deadline_transport())
 
 
 @dataclass(frozen=True)
@@ -134,7 +143,7 @@ class Fetcher:
             raise TransportError(f"host {host} unreachable earlier in this run: {self._down[host]}", url=origin)
         self.robots.check(url)
         if (delay := self.robots.crawl_delay(url)) is not None:
-            self.throttle.set_interval(host, delay)
+            self.throttle.set_interval(host, min(delay, self.settings.max_crawl_delay_s))  # 100000 s is no delay but a stall
 
     def _robots_txt(self, url: str) -> tuple[int, bytes]:
         """Fetch robots.txt, following redirects on the same host only (a 3xx left counts as 'none')."""
@@ -173,38 +182,54 @@ class Fetcher:
         raise error
 
     def _once(self, url: str, headers: dict[str, str]) -> Fetched:
-        """Make one request and read its body within the size cap and total time limit."""
+        """Make one request and read its body within the size cap and the total time limit."""
         self.throttle.wait((urlsplit(url).hostname or "").lower())
         self.requests += 1
-        deadline = self._clock() + self.settings.total_timeout_s
-        try:
-            with self.client.stream("GET", url, headers=headers) as response:
-                kept = {k: response.headers[k] for k in (*KEPT_HEADERS, "location", "retry-after") if k in response.headers}
-                if response.status_code != 200:
-                    return Fetched(url, str(response.url), response.status_code, kept)
-                return Fetched(url, str(response.url), 200, kept, self._read_body(url, response, deadline))
-        except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-            raise HostUnreachable(f"cannot connect ({type(e).__name__}: {e})", url=url) from None
-        except httpx.TimeoutException as e:
-            raise FetchTimeout(f"timed out ({type(e).__name__})", url=url) from None
-        except httpx.RemoteProtocolError as e:
-            raise TruncatedBody(f"connection closed mid-response: {e}", url=url) from None
-        except httpx.HTTPError as e:
-            raise TransportError(f"{type(e).__name__}: {e}", url=url) from None
+        total = self.settings.total_timeout_s
+        deadline = self._clock() + total
+        headers = {"Accept-Encoding": ACCEPT_ENCODING, **headers}  # only what decoding.py can bound
+        with request_deadline(total) as wall:
+            try:
+                with self.client.stream("GET", url, headers=headers) as response:
+                    kept = {k: response.headers[k] for k in (*KEPT_HEADERS, "location", "retry-after") if k in response.headers}
+                    if response.status_code != 200:
+                        return Fetched(url, str(response.url), response.status_code, kept)
+                    return Fetched(url, str(response.url), 200, kept, self._read_body(url, response, deadline))
+            except httpx.TimeoutException as e:
+                if deadline_passed(wall):
+                    raise FetchTimeout(f"no complete response within total_timeout_s {total}", url=url) from None
+                if isinstance(e, httpx.ConnectTimeout):
+                    raise HostUnreachable(f"cannot connect ({type(e).__name__}: {e})", url=url) from None
+                raise FetchTimeout(f"timed out ({type(e).__name__})", url=url) from None
+            except httpx.ConnectError as e:
+                raise HostUnreachable(f"cannot connect ({type(e).__name__}: {e})", url=url) from None
+            except httpx.RemoteProtocolError as e:
+                raise TruncatedBody(f"connection closed mid-response: {e}", url=url) from None
+            except httpx.HTTPError as e:
+                raise TransportError(f"{type(e).__name__}: {e}", url=url) from None
 
     def _read_body(self, url: str, response: httpx.Response, deadline: float) -> bytes:
+        """Read the raw bytes and undo their Content-Encoding ourselves, refusing past max_bytes at every layer."""
         cap = self.settings.max_bytes
         announced = response.headers.get("content-length")
         announced_n = int(announced) if announced and announced.isdigit() else None
-        if announced_n is not None and announced_n > cap and "content-encoding" not in response.headers:
+        if announced_n is not None and announced_n > cap:
             raise TooLarge(f"Content-Length {announced_n} bytes exceeds max_bytes {cap}", url=url)
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > cap:
-                raise TooLarge(f"body exceeds max_bytes {cap}", url=url)
-            if self._clock() > deadline:
-                raise FetchTimeout(f"body not complete within total_timeout_s {self.settings.total_timeout_s}", url=url)
-        if announced_n is not None and response.num_bytes_downloaded < announced_n:
-            raise TruncatedBody(f"body truncated: got {response.num_bytes_downloaded} of {announced_n} bytes", url=url)
+        try:
+            decoder = BoundedDecoder(response.headers.get("content-encoding"), cap)
+            body, received = bytearray(), 0
+            for chunk in response.iter_raw():
+                received += len(chunk)
+                if received > cap:
+                    raise TooLarge(f"body exceeds max_bytes {cap}", url=url)
+                body += decoder.feed(chunk)
+                if self._clock() > deadline:
+                    raise FetchTimeout(f"body not complete within total_timeout_s {self.settings.total_timeout_s}", url=url)
+            if announced_n is not None and response.num_bytes_downloaded < announced_n:
+                raise TruncatedBody(f"body truncated: got {response.num_bytes_downloaded} of {announced_n} bytes", url=url)
+            decoder.finish()
+        except LayerTooLarge as e:
+            raise TooLarge(str(e), url=url) from None
+        except EncodingRefused as e:
+            raise UnsupportedContent(str(e), url=url) from None
         return bytes(body)

@@ -29,6 +29,7 @@ class FetchSettings:
     backoff_base_s: float = 1.0  # wait before retry n is base * 2**n (jittered), capped at backoff_max_s
     backoff_max_s: float = 30.0
     min_interval_s: float = 1.0  # per host, between request starts; robots.txt Crawl-delay raises it
+    max_crawl_delay_s: float = 60.0  # a Crawl-delay above this is capped: 100000 s would stall a refresh for days
     max_bytes: int = 50 * 1024 * 1024
     max_redirects: int = 5
     max_listing_pages: int = 1  # listing pages followed per listing source (first page included)

@@ -56,6 +56,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+_TAG = re.compile(rb"<[!/?A-Za-z][^<>\x00]*>")  # markup as single ASCII bytes: impossible in UTF-16/32
 _SINGLE_BYTE = {"cp1252", "iso8859-1", "latin-1", "windows-1252", "iso-8859-1"}
 _UNICODE = {"utf-8", "utf-8-sig", "utf-16", "utf-32"}
 
@@ -157,19 +158,65 @@ def _with_replacements(text: str, how: str) -> tuple[str, str]:
     return text, f"{how}+U+FFFD×{n}" if n else how
 
 
+def _wide(codec: str) -> bool:
+    """Tell whether a codec is UTF-16 or UTF-32: ASCII markup in it has NUL bytes beside every character."""
+    return codec.startswith(("utf-16", "utf-32"))
+
+
+def _ascii_markup(data: bytes) -> bool:
+    """Tell whether the bytes carry HTML markup as single ASCII bytes (so they are not UTF-16/32)."""
+    head = data[:HEAD_SCAN]
+    return b"\x00" not in head and _TAG.search(head) is not None
+
+
+def _wide_codec(data: bytes, codec: str) -> str:
+    """Resolve a BOM-less UTF-16/32 to the byte order whose reading has the most ASCII (markup, digits, spaces)."""
+    if codec not in ("utf-16", "utf-32"):
+        return codec
+    readings = [(sum(ch < "\x80" for ch in text), c) for c in (f"{codec}-le", f"{codec}-be")
+                if (text := _strict(data, c)) is not None]
+    return max(readings)[1] if readings else codec
+
+
+def _fitting(data: bytes, declared: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Replace the UTF-16/32 declarations the bytes cannot fit by UTF-8, marked as a mismatch of their source."""
+    fitting = []
+    for source, codec in declared:
+        if _wide(codec) and (source in ("meta", "xml") or _ascii_markup(data)):
+            fitting.append((f"{source}-mismatch", "utf-8"))
+        else:
+            fitting.append((source, _wide_codec(data, codec) if _wide(codec) else codec))
+    return fitting
+
+
+def _bom(data: bytes) -> tuple[bytes, str] | None:
+    return next(((bom, codec) for bom, codec in _BOMS if data.startswith(bom)), None)
+
+
+def _from_bom(data: bytes, declared: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """Believe a byte-order mark the bytes fit; else drop it and read the rest by the other declarations."""
+    bom, codec = _bom(data)  # type: ignore[misc]  # only called when declared_charsets found one
+    text = _strict(data, codec)
+    if text is not None and not (_wide(codec) and _ascii_markup(data[len(bom):])):
+        return text, f"bom:{codec}"
+    rest = data[len(bom):]
+    found = _from_declared(rest, declared[1:]) or _sniffed(rest, True)
+    return (found[0], f"bom-mismatch+{found[1]}") if found else None
+
+
 def _from_declared(data: bytes, declared: list[tuple[str, str]]) -> tuple[str, str] | None:
     if declared and declared[0][0] == "bom":
-        text = _strict(data, declared[0][1])
-        return (text, f"bom:{declared[0][1]}") if text is not None else None
+        return _from_bom(data, declared)
+    declared = _fitting(data, declared)
     utf8 = _utf8_evidence(data)
     multibyte = [(s, c) for s, c in declared if c not in _SINGLE_BYTE]
     for source, codec in declared:
         if codec in _SINGLE_BYTE and any(_strict(data, c) is not None for _, c in multibyte):
             continue  # a server's default Latin-1 header loses to the page's own CJK declaration
         text = _strict(data, codec)
-        if codec in _UNICODE and text is not None:
+        if (codec in _UNICODE or _wide(codec)) and text is not None:
             return text, f"{source}:{codec}"  # strict UTF-8 of a CJK page is never an accident; skip the heuristics
-        if codec not in _UNICODE and utf8 is not None:
+        if codec not in _UNICODE and not _wide(codec) and utf8 is not None:
             # Pages re-saved as UTF-8 keep their old declaration. Valid UTF-8 is never Latin-1 text by
             # accident; GBK text can be valid UTF-8 by accident (一 is D2 BB), so there the readings compete.
             if codec in _SINGLE_BYTE or text is None or common_han_share(utf8) > common_han_share(text):
