@@ -63,8 +63,11 @@ def refresh(
 ) -> None:
     """Fetch new notices (sources register or --source), then build the warehouse from raw/ and publish it."""
     from pipeline.progress import ConsoleReporter
-    from pipeline.refresh import refresh as run_refresh
 
+    try:  # the data files (profiles) load with the schema: a wrong profile is refused here, before any file is read
+        from pipeline.refresh import refresh as run_refresh
+    except PipelineError as exc:
+        _fail("refresh", exc)
     if not raw.is_dir():
         err.print(f"[red]error:[/] raw folder {raw} does not exist (hint: pass --raw DIR)")
         raise typer.Exit(2)
@@ -170,8 +173,10 @@ def report(
 @app.command()
 def dictionary(out: Path = typer.Option(Path("docs/data_dictionary.md"), "--out")) -> None:
     """Write the data dictionary generated from the schema."""
-    from pipeline.warehouse.dictionary import render_dictionary
-
+    try:
+        from pipeline.warehouse.dictionary import render_dictionary
+    except PipelineError as exc:
+        _fail("dictionary", exc)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_dictionary(), encoding="utf-8")
     console.print(f"wrote {out}")

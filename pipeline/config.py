@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(__file__).resolve().parent
 DATA = PACKAGE / "data"
+# A folder whose data files replace the package's of the same name (profiles, registers …), for a deployment's
+# own data kept outside the code: POLICY_DATA_DIR=/srv/policy-data make refresh.
+DATA_OVERLAY_ENV = "POLICY_DATA_DIR"
+
+
+def data_overlay() -> Path | None:
+    value = os.environ.get(DATA_OVERLAY_ENV)
+    return Path(value) if value else None
+
+
+def data_path(name: str) -> Path:
+    """Return the data file (or folder) to read: the overlay's when it has one, else the package's."""
+    overlay = data_overlay()
+    if overlay is not None and (overlay / name).exists():
+        return overlay / name
+    return DATA / name
 
 RAW_DIR = ROOT / "raw"
 STAGING_DIR = ROOT / "staging"

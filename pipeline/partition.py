@@ -125,6 +125,8 @@ def file_row(result: FileResult, inp: RawInput) -> dict:
         "reason": result.reason, "tables_found": len(data), "tables_typed": sum(o.typed for o in data),
         "tables_skipped": len(result.tables) - len(data),
         "untyped": [f"table {o.table_no}: {o.why_not}" for o in data if not o.typed] or None,
+        "unmatched_columns": [f"table {o.table_no} ({o.kind}): {', '.join(o.unmatched)}" for o in data
+                              if o.typed and o.unmatched] or None,
         "records": sum(len(result.records.get(t, [])) for t in TYPED_RECORD_TABLES),
         "ingested_at": inp.first_seen_at,
         "has_meta": role == "page",

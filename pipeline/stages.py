@@ -40,6 +40,7 @@ class TableOutcome:
     table_id: str | None = None
     kind: str | None = None  # the table profile that typed it
     why_not: str | None = None  # why it is not a data table, or why no profile typed it
+    unmatched: list[str] = field(default_factory=list)  # header columns no field of the profile names
 
     @property
     def typed(self) -> bool:
@@ -134,12 +135,38 @@ def grids_to_tables(result: FileResult, profiles: list) -> list[tuple[Grid, obje
                                    raw_file=raw.path, raw_sha256=raw.sha256)
         if (rec := recognize_table(table, profiles)) is not None:
             records["source_tables"][0]["kind"] = outcome.kind = rec.profile.kind
-            recognized.append((grid, rec))
+            rec.table_id = outcome.table_id
+            outcome.unmatched = unmatched_names(rec)
+            if rec.profile.is_built_in:
+                recognized.append((grid, rec))
+            else:
+                rows_at = {r["row_no"]: (r["locator"], r["pages"]) for r in records["table_rows"]}
+                kind_records(result, rec, rows_at)
         else:
             outcome.why_not = why_not_recognized(table, profiles)
+            records["source_tables"][0]["untyped_reason"] = outcome.why_not
         for name, rows in records.items():
             result.add(name, rows)
     return recognized
+
+
+def unmatched_names(rec) -> list[str]:
+    """Header columns of a recognized table that no field of its profile names."""
+    from pipeline.kinds.records import field_columns, unmatched_columns
+
+    return [rec.table.columns[k] for k in unmatched_columns(rec.table, field_columns(rec.table, rec.columns))]
+
+
+def kind_records(result: FileResult, rec, rows_at: dict) -> None:
+    """Fill the typed table a profile defines (no code per kind: the profile's fields and types)."""
+    from pipeline.kinds.records import table_to_kind_records
+
+    raw = result.raw
+    rows, findings = table_to_kind_records(rec.table, rec.profile, rec.columns, table_id=rec.table_id,
+                                           notice_id=raw.notice_id, raw_file=raw.path, raw_sha256=raw.sha256,
+                                           row_locators=rows_at)
+    result.add(rec.profile.target, rows)
+    result.findings.extend(findings)
 
 
 # --- normalize: one function per target table -----------------------------------------------------

@@ -130,7 +130,7 @@ def test_report_on_a_warehouse_that_fails_names_the_failed_expectation(report, t
     tmp, wh, _ = report
     shutil.copy(wh, tmp_path / "broken.duckdb")
     con = duckdb.connect(str(tmp_path / "broken.duckdb"))  # a warehouse spoiled by hand: one provision twice
-    con.execute("INSERT INTO service_provisions SELECT * FROM service_provisions ORDER BY provision_id LIMIT 1")
+    con.execute(f"INSERT INTO service_provisions SELECT * FROM service_provisions WHERE provision_id = '{NOTICE}:1:1'")
     con.close()
     index = write_report(tmp_path / "broken.duckdb", tmp_path / "out")
     dom = chromium_dom(index, tmp_path)

@@ -20,7 +20,7 @@ import lxml.html
 import pytest
 
 from pipeline.report import write_report
-from pipeline.warehouse.load import build_database, write_staging
+from tests.fixtures.warehouse import warehouse_from_rows
 from tests.test_report import CHROMIUM, chromium_dom
 
 HOSTILE = ("<script>document.title='pwned';document.documentElement.dataset.pwned='script'</script>"
@@ -61,12 +61,13 @@ def chromium_frames(pages: list[Path], tmp: Path) -> dict[Path, dict]:
 def notice(notice_id: str, doc_number: str, raw_file: str) -> dict:
     return {"notice_id": notice_id, "version": 1, "title": "服务类社会救助清单", "doc_number": doc_number,
             "issuer": "厦门市民政局", "published_on": dt.date(2025, 7, 18), "format": "html", "formats": ["html"],
-            "raw_file": raw_file, "raw_sha256": "a" * 64, "ingested_at": NOW, "valid_from": NOW, "is_current": True}
+            "raw_file": raw_file, "raw_sha256": "a" * 64, "ingested_at": NOW, "version_date": NOW, "valid_from": NOW,
+            "is_current": True, "status": "published"}
 
 
 def raw_file(name: str, notice_id: str) -> dict:
     return {"raw_file": name, "raw_sha256": "a" * 64, "notice_id": notice_id, "role": "page", "format": "html",
-            "size_bytes": 10, "status": "loaded", "ingested_at": NOW}
+            "size_bytes": 10, "status": "loaded", "ingested_at": NOW, "current": True}
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +77,9 @@ def report(tmp_path_factory):
             "record_table": "service_provisions", "record_id": "N1:1:1", "column_name": "standard_text",
             "evidence": HOSTILE, "suggestion": HOSTILE, "message": HOSTILE, "locator": "a.html table 0 row 2",
             "raw_file": "a.html", "raw_sha256": "a" * 64, "review_status": "open"}
-    write_staging({"notices": [notice("N1", HOSTILE, "a.html"), notice("N2", ODD, "b.html")],
-                   "raw_files": [raw_file("a.html", "N1"), raw_file("b.html", "N2")],
-                   "dq_flags": [flag]}, tmp / "staging")
-    build_database(tmp / "staging", tmp / "policy.duckdb", {"fingerprint": ""})
+    warehouse_from_rows(tmp / "policy.duckdb", {"notices": [notice("N1", HOSTILE, "a.html"), notice("N2", ODD, "b.html")],
+                                                "raw_files": [raw_file("a.html", "N1"), raw_file("b.html", "N2")],
+                                                "dq_flags": [flag]})
     out = tmp / "reports"
     write_report(tmp / "policy.duckdb", out, raw_dir=tmp)
     pages = sorted(out.rglob("*.html"))

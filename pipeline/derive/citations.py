@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.config import DATA
+from pipeline.config import DATA, data_path
 from pipeline.registers.standards import Registers, find_codes, load_registers, match_title
 
 _OPEN, _CLOSE = "《", "》"
@@ -33,7 +33,7 @@ class CitationSyntax:
 
 def load_citation_syntax(path: Path | None = None) -> CitationSyntax:
     """Read the citation vocabulary from TOML."""
-    return _load_syntax(str(path or DATA / "citations.toml"))
+    return _load_syntax(str(path or data_path("citations.toml")))
 
 
 @lru_cache(maxsize=4)

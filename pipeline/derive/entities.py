@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.config import DATA
+from pipeline.config import DATA, data_path
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class EntitySyntax:
 
 def load_entity_syntax(path: Path | None = None) -> EntitySyntax:
     """Read the entity vocabulary and the population register from TOML."""
-    return _load(str(path or DATA / "entities.toml"))
+    return _load(str(path or data_path("entities.toml")))
 
 
 @lru_cache(maxsize=4)

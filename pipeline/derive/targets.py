@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.config import DATA
+from pipeline.config import DATA, data_path
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def _alternation(words: list[str]) -> str:
 
 def load_target_settings(path: Path | None = None) -> TargetSettings:
     """Read the ``[targets]`` vocabulary from TOML."""
-    return _load(str(path or DATA / "task_profiles.toml"))
+    return _load(str(path or data_path("task_profiles.toml")))
 
 
 @lru_cache(maxsize=8)

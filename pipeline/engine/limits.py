@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.config import DATA
+from pipeline.config import DATA, data_path
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Limits:
 
 def load_limits(path: Path | None = None) -> Limits:
     """Read the budgets (a missing key keeps its default)."""
-    return _load(str(path or DATA / "limits.toml"))
+    return _load(str(path or data_path("limits.toml")))
 
 
 @lru_cache(maxsize=4)

@@ -7,7 +7,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.config import DATA
+from pipeline.config import DATA, data_path
 
 FINDING_KEYS = ("rule", "severity", "record_table", "record_id", "column_name", "evidence", "suggestion", "locator",
                 "notice_id", "raw_file", "raw_sha256")
@@ -18,7 +18,7 @@ Frames = dict  # table name -> list of row dicts ("service_provisions", "citatio
 
 def load_rule_settings(path: Path | None = None) -> dict:
     """Read the rules' settings (severity, vocabularies, thresholds) from TOML."""
-    return _load(str(path or DATA / "flag_rules.toml"))
+    return _load(str(path or data_path("flag_rules.toml")))
 
 
 @lru_cache(maxsize=4)

@@ -51,6 +51,19 @@ def _lineage_row(grid: Grid, record_id: str, column: str, r: int, c: int, raw_fi
     }
 
 
+def extra_values(rec: RecognizedTable) -> dict[int, dict[str, str | None]]:
+    """For each data row (by its first grid row): the header columns no field of the profile names, with values."""
+    if rec.table is None:
+        return {}
+    from pipeline.kinds.records import field_columns, unmatched_columns
+    from pipeline.tables.records import record_keys
+
+    table = rec.table
+    cols = unmatched_columns(table, field_columns(table, rec.columns))
+    keys = record_keys(table.columns)
+    return {row.grid_rows[0]: {keys[k]: row.cells[k] for k in cols} for row in table.rows if cols}
+
+
 def grid_to_provision_records(
     grid: Grid, rec: RecognizedTable, *, notice_id: str, raw_file: str, raw_sha256: str
 ) -> tuple[list[dict], list[dict]]:
@@ -58,6 +71,7 @@ def grid_to_provision_records(
     cols = rec.columns
     provisions: list[dict] = []
     lineage: list[dict] = []
+    extras = extra_values(rec)
     seq_by_item: dict[int, int] = {}
     previous_item: int | None = None
     for r in rec.data_rows:
@@ -98,6 +112,8 @@ def grid_to_provision_records(
                 "source_row": r,
                 "source_rows": sorted(origin_rows),
                 "pages": pages or None,
+                "table_id": rec.table_id,
+                "extra": extras.get(r),
             }
         )
         for field_name, c in cols.items():

@@ -13,35 +13,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.config import DATA
+from pipeline.kinds.profiles import TableProfile, load_table_profiles  # noqa: F401 (re-exported)
 from pipeline.model import Grid
 from pipeline.tables import LogicalTable, grid_to_table, load_table_vocab
 from pipeline.tables.rows import innermost_section_rows
 from pipeline.text import squash
-
-
-@dataclass(frozen=True)
-class TableProfile:
-    """A kind of table: its header vocabulary and where its rows go."""
-
-    kind: str
-    target: str
-    fields: dict[str, tuple[str, ...]]
-    required: tuple[str, ...]
-    min_header_matches: int
-    section_field: str | None = None
-    section_prefix: str = ""
-
-    def __post_init__(self) -> None:
-        missing = [f for f in self.required if f not in self.fields]
-        if missing:
-            raise ValueError(f"table profile {self.kind}: required fields {missing} have no synonyms")
-        if not 1 <= self.min_header_matches <= len(self.fields):
-            raise ValueError(f"table profile {self.kind}: min_header_matches out of range")
-
-    def strip_section(self, text: str) -> str:
-        """Remove the ordinal prefix of a section row (一、照护服务类 -> 照护服务类)."""
-        return re.sub(self.section_prefix, "", text, count=1) if self.section_prefix else text
 
 
 @dataclass
@@ -57,29 +33,7 @@ class RecognizedTable:
     repeated_header_rows: list[int] = field(default_factory=list)
     section_rows: list[int] = field(default_factory=list)
     table: LogicalTable | None = None  # the generic table it was recognized in
-
-
-def load_table_profiles(path: Path | None = None) -> list[TableProfile]:
-    """Read table profiles from TOML."""
-    return list(_load_profiles(str(path or DATA / "table_profiles.toml")))
-
-
-@lru_cache(maxsize=8)
-def _load_profiles(path: str) -> tuple[TableProfile, ...]:
-    with open(path, "rb") as fh:
-        doc = tomllib.load(fh)
-    return tuple(
-        TableProfile(
-            kind=p["kind"],
-            target=p["target"],
-            fields={k: tuple(v) for k, v in p["fields"].items()},
-            required=tuple(p.get("required", ())),
-            min_header_matches=int(p.get("min_header_matches", 2)),
-            section_field=p.get("section_field"),
-            section_prefix=p.get("section_prefix", ""),
-        )
-        for p in doc.get("profile", [])
-    )
+    table_id: str | None = None  # its id in source_tables, once the file's tables are numbered
 
 
 def _label(text: str) -> str:

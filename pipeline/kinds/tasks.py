@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline.registers.agencies import ANY_JURISDICTION, AgencyMatch, AgencyRegister, load_agency_register
-from pipeline.config import DATA
+from pipeline.config import DATA, data_path
 from pipeline.errors import PipelineError
 from pipeline.extract.blocks import Block, join_wrapped
 from pipeline.model import Grid
@@ -72,7 +72,7 @@ class TaskExtraction:
 
 def load_task_profiles(path: Path | None = None) -> list[TaskProfile]:
     """Read task-decomposition profiles from TOML."""
-    return list(_load(str(path or DATA / "task_profiles.toml")))
+    return list(_load(str(path or data_path("task_profiles.toml"))))
 
 
 @lru_cache(maxsize=8)

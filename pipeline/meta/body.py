@@ -27,7 +27,7 @@ import cssselect
 import lxml.html
 from lxml import etree
 
-from pipeline.config import DATA
+from pipeline.config import DATA, data_path
 from pipeline.meta.hidden import hidden_elements, is_hidden
 from pipeline.text import squash
 
@@ -69,7 +69,7 @@ class Page:
 
 def load_body_rules(path: Path | None = None) -> BodyRules:
     """Read the body rules from site_profiles.toml."""
-    return _load(str(path or DATA / "site_profiles.toml"))
+    return _load(str(path or data_path("site_profiles.toml")))
 
 
 @lru_cache(maxsize=8)

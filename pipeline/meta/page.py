@@ -22,7 +22,7 @@ from pathlib import Path
 import cssselect
 from lxml import etree
 
-from pipeline.config import DATA
+from pipeline.config import DATA, data_path
 from pipeline.extract.blocks import Block, html_to_blocks
 from pipeline.extract.html import element_text
 from pipeline.text import normalize_line, squash
@@ -85,12 +85,12 @@ class MetaRules:
 
 def load_site_profiles(path: Path | None = None) -> list[SiteProfile]:
     """Read site profiles from TOML."""
-    return list(_load(str(path or DATA / "site_profiles.toml"))[0])
+    return list(_load(str(path or data_path("site_profiles.toml")))[0])
 
 
 def load_meta_rules(path: Path | None = None) -> MetaRules:
     """Read the page-wide metadata rules from TOML."""
-    return _load(str(path or DATA / "site_profiles.toml"))[1]
+    return _load(str(path or data_path("site_profiles.toml")))[1]
 
 
 @lru_cache(maxsize=8)

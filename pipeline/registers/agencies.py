@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.config import DATA
+from pipeline.config import DATA, data_path
 
 LEVELS = ("municipal", "district", "class", "provincial", "national")
 ANY_JURISDICTION = "*"
@@ -198,7 +198,7 @@ def _agency(entry: dict, jurisdiction: str = "") -> Agency:
 
 def load_agency_register(path: Path | None = None) -> AgencyRegister:
     """Read and check the agency register: every file of pipeline/data/agencies/ by default, or one file."""
-    return _load(str(path or DATA / "agencies"))
+    return _load(str(path or data_path("agencies")))
 
 
 def register_files(path: Path) -> list[Path]:

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pipeline.config import DATA
+from pipeline.config import DATA, data_path
 
 LEVELS = ("国家", "省", "市", "区县")
 NATIONAL = "100000"
@@ -123,7 +123,7 @@ def _jurisdiction(entry: dict) -> Jurisdiction:
 
 def load_jurisdictions(path: Path | None = None) -> JurisdictionRegister:
     """Read and check the jurisdiction register (pipeline/data/jurisdictions.toml by default)."""
-    return _load(str(path or DATA / "jurisdictions.toml"))
+    return _load(str(path or data_path("jurisdictions.toml")))
 
 
 @lru_cache(maxsize=8)

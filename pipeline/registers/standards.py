@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from pipeline.config import DATA
+from pipeline.config import DATA, data_path
 
 # Full-width ASCII forms to ASCII, ideographic space to space, dash variants to "-": one char for one char,
 # so spans found in the folded text are spans of the published text.
@@ -131,7 +131,7 @@ class Registers:
 
 def load_registers(standards_path: Path | None = None, documents_path: Path | None = None) -> Registers:
     """Read the standards and documents registers from TOML."""
-    return _load(str(standards_path or DATA / "standards.toml"), str(documents_path or DATA / "documents.toml"))
+    return _load(str(standards_path or data_path("standards.toml")), str(documents_path or data_path("documents.toml")))
 
 
 @lru_cache(maxsize=4)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.config import DATA
+from pipeline.config import DATA, data_path
 from pipeline.warehouse.schema import TABLES
 
 REVIEW_STATUSES = ("open", "accepted", "rejected", "corrected")
@@ -49,7 +49,7 @@ class Finding:
 
 def load_cell_rules(path: Path | None = None) -> dict:
     """Read which record tables were derived from a provision cell (pipeline/data/report_cells.toml)."""
-    with open(path or DATA / "report_cells.toml", "rb") as fh:
+    with open(path or data_path("report_cells.toml"), "rb") as fh:
         return tomllib.load(fh).get("derived", {})
 
 

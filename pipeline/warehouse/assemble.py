@@ -19,10 +19,10 @@ from __future__ import annotations
 import duckdb
 
 from pipeline.warehouse.ddl import EXTRACTED_SCHEMA, column_list, quote
-from pipeline.warehouse.schema import EXTRACTED, TABLES
+from pipeline.warehouse.schema import EXTRACTED, KIND_TABLES, TABLES
 
 CAND = "cand"
-TYPED = ("service_provisions", "tasks")
+TYPED = ("service_provisions", "tasks", *KIND_TABLES)
 # Which typed table's chosen file a per-file analyst table takes its rows from; None: every candidate file.
 SOURCE_OF = {
     "source_tables": None, "table_rows": None, "table_cells": None,
@@ -30,6 +30,7 @@ SOURCE_OF = {
     "provision_populations": "service_provisions", "provision_suppliers": "service_provisions",
     "tasks": "tasks", "task_units": "tasks", "targets": "tasks",
     "cell_lineage": "record_table",  # each lineage row follows the record table it describes
+    **{kind: kind for kind in KIND_TABLES},  # a profile-defined table: its own chosen file
 }
 META_COLUMNS = [c.name for c in EXTRACTED["files"].columns if c.name in {x.name for x in TABLES["notices"].columns}
                 and c.name not in ("notice_id", "raw_file", "raw_sha256", "format", "source_url", "ingested_at",

@@ -159,11 +159,37 @@ def read_suite_file(path: Path, keys: dict[str, tuple[str, ...]] | None = None) 
 
 
 def load_suites(directory: Path = EXPECTATIONS_DIR) -> list[Suite]:
-    """Read every suite file in the folder, table suites first in file order, each followed by its checks."""
-    from pipeline.warehouse.schema import TABLES
+    """Read every suite file in the folder (table suites in file order, each followed by its checks), then the
+    default suites of the typed tables profiles define (unless a file of the folder guards one)."""
+    from pipeline.warehouse.schema import KIND_TABLES, TABLES
 
     keys = {name: t.key for name, t in TABLES.items()}
-    return [s for path in sorted(directory.glob("*.toml")) for s in read_suite_file(path, keys)]
+    suites = [s for path in sorted(directory.glob("*.toml")) for s in read_suite_file(path, keys)]
+    guarded = {s.table for s in suites}
+    return suites + [s for kind in KIND_TABLES if kind not in guarded for s in kind_suites(kind)]
+
+
+def kind_suites(table: str) -> list[Suite]:
+    """The default expectations of a profile-defined table: keys not null and unique, rows reconcile with the
+    source table, every row points at a loaded source table."""
+    why = "Default expectations of a table a profile in table_profiles.toml defines."
+    spec = lambda type_, why_, **kw: Spec(type_, kw, "critical", why_)  # noqa: E731
+    rows = Suite(table, table, (
+        spec("expect_column_values_to_not_be_null", "The record id is how findings and reviews point at a row.",
+             column="record_id"),
+        spec("expect_column_values_to_be_unique", "A repeated id doubles the row in every count (check the profile's key).",
+             column="record_id"),
+        spec("expect_column_values_to_not_be_null", "Every row belongs to a notice.", column="notice_id"),
+        Spec("expect_column_values_to_be_in_set", {"column": "table_id"}, "critical",
+             "Each row comes from a table loaded in source_tables.", value_set_from_table="source_tables.table_id"),
+    ), ("record_id",), None, why, f"(profile-defined: {table})")
+    check = Suite(f"{table}.rows_per_table", table, (
+        spec("expect_column_pair_values_to_be_equal", "One typed row per data row of the source table: none lost, "
+             "none invented.", column_A="rows", column_B="source_rows"),
+    ), ("table_id",), f"""SELECT k.table_id, any_value(k.notice_id) AS notice_id, CAST(count(*) AS INTEGER) AS rows,
+        any_value(t.n_data_rows) AS source_rows FROM "{table}" k JOIN source_tables t USING (table_id) GROUP BY k.table_id""",
+        why, f"(profile-defined: {table})")
+    return [rows, check]
 
 
 def data_value_set(ref: str, data_dir: Path = DATA) -> list:

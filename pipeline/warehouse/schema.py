@@ -133,6 +133,7 @@ table(
     C("tables_typed", "INTEGER", "Of those, tables a profile recognized (loaded into a typed table as well)."),
     C("tables_skipped", "INTEGER", "Tables that are not data tables (layout, link boxes, metadata blocks)."),
     C("untyped", "VARCHAR[]", "For each data table not typed: why (no profile matched, best candidate …)."),
+    C("unmatched_columns", "VARCHAR[]", "For each typed table: header columns no field of its profile names (kept in the typed rows' extra)."),
     C("records", "INTEGER", "Typed records extracted from the file (before choosing one format per notice)."),
     C("ingested_at", "TIMESTAMP", "When these bytes were first seen.", False),
     key=("raw_file",),
@@ -234,6 +235,7 @@ table(
     C("source_row", "INTEGER", "0-based grid row of this population in that table.", False),
     C("source_rows", "INTEGER[]", "Every grid row whose cell fed this row (merged category/item cells included).", False),
     C("pages", "INTEGER[]", "PDF pages (1-based) the row's cells sit on; NULL for HTML/DOCX."),
+    C("extra", "MAP(VARCHAR, VARCHAR)", "Header columns of the source table no field of the profile names: header → value (nothing is dropped)."),
     key=("provision_id",),
     per_file=True,
 )
@@ -578,6 +580,55 @@ table(
     C("doc_number", "VARCHAR", "文号."),
     C("source", "VARCHAR", "Where the entry was checked."),
 )
+
+
+# --- typed tables that table profiles define (pipeline/data/table_profiles.toml) ---------------------------------
+
+CORE_TABLES = frozenset(TABLES)  # every table above; a profile may not take one of these names
+
+
+def kind_table(profile) -> Table:
+    """The typed table a profile with its own target fills: one row per data row of a table of that kind."""
+    from pipeline.kinds.profiles import FIELD_TYPES
+
+    fields = []
+    for name, synonyms in profile.fields.items():
+        type_ = profile.types.get(name)
+        fields.append(C(name, "VARCHAR", f"{' / '.join(synonyms)} as published (whitespace-normalized)."))
+        if type_:
+            what = {"integer": "as an integer", "decimal": "as a number", "date": "as a date",
+                    "amount": "the amount as a number (its unit in " + name + "_unit)"}[type_]
+            fields.append(C(f"{name}_value", FIELD_TYPES[type_], f"{name} read {what}; NULL when the text is not one."))
+            if type_ == "amount":
+                fields.append(C(f"{name}_unit", "VARCHAR", f"Unit of {name} as published (元, 元/人·次 …)."))
+    key = f"notice_id:{':'.join(profile.key)}" if profile.key else "notice_id:t<table_no>:r<row_no>"
+    return Table(profile.target, f"one row per data row of a {profile.kind} table (profile in {profile.file})", (
+        C("record_id", "VARCHAR", f"Stable key: {key}.", False),
+        C("notice_id", "VARCHAR", "Notice of the table.", False),
+        C("table_id", "VARCHAR", "The generic table the row comes from (source_tables.table_id).", False),
+        C("row_no", "INTEGER", "The row's number in that table (table_rows.row_no).", False),
+        C("section", "VARCHAR", "Section rows in force, as published."),
+        *fields,
+        C("extra", "MAP(VARCHAR, VARCHAR)", "Header columns no field of the profile names: header → value (nothing is dropped)."),
+        C("source_format", "VARCHAR", "Format the row was taken from.", False),
+        *LINEAGE,
+        C("locator", "VARCHAR", "Where the row is in the file."),
+        C("pages", "INTEGER[]", "PDF pages of the row."),
+    ), ("record_id",), True)
+
+
+def _add_kind_tables() -> tuple[str, ...]:
+    from pipeline.kinds.profiles import load_table_profiles
+
+    names = []
+    for profile in load_table_profiles():
+        if not profile.is_built_in and profile.target not in TABLES:
+            TABLES[profile.target] = kind_table(profile)
+            names.append(profile.target)
+    return tuple(names)
+
+
+KIND_TABLES = _add_kind_tables()
 
 
 # --- the extracted schema: per-file rows of every file, and what each file was ----------------------------
