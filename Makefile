@@ -43,7 +43,7 @@ office: ## Install Debian's headless LibreOffice (converts DOC/WPS/ODT/RTF for r
 test: $(STAMP) browser office ## Run the test suite
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) ## Time our stages against the peers (pandas.read_html, pdfplumber) and print ratios
+bench: $(STAMP) office ## Time our stages against the peers (pandas.read_html/read_excel, pdfplumber) and LibreOffice conversions
 	$(PYTHON) -m pipeline.bench $(BENCH_ARGS)
 
 report: $(STAMP) ## Write the QA report (GX Data Docs + findings) to $(REPORTS)/index.html

@@ -26,7 +26,7 @@ def test_help_lists_every_target():
 
 
 def test_every_target_has_a_test():
-    tested = {"help", "venv", "browser", "refresh", "bench", "dictionary", "clean", "report"}
+    tested = {"help", "venv", "browser", "office", "refresh", "bench", "dictionary", "clean", "report"}
     assert set(TARGETS) - RUN_ELSEWHERE <= tested
 
 
@@ -41,6 +41,15 @@ def test_browser_is_installed_and_target_is_a_no_op():
     assert r.returncode == 0, r.stderr
     assert "apt-get" not in r.stdout
     assert subprocess.run(["chromium", "--version"], capture_output=True, text=True).stdout.startswith("Chromium")
+
+
+def test_office_is_installed_and_target_is_a_no_op():
+    r = make("office")
+    assert r.returncode == 0, r.stderr
+    assert "apt-get" not in r.stdout
+    version = subprocess.run(["soffice", "--version"], capture_output=True, text=True, timeout=120).stdout
+    assert version.startswith("LibreOffice ")
+    assert re.search(r"^refresh: .*\boffice\b", MAKEFILE, re.M) and re.search(r"^test: .*\boffice\b", MAKEFILE, re.M)
 
 
 @pytest.mark.slow

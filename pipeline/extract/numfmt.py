@@ -19,9 +19,11 @@ import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-# Built-in format 14 (and 22 with a time) follow the reader's locale; show them ISO-like.
-_LOCALE_DATES = {"mm-dd-yy": "yyyy-mm-dd", "m/d/yy": "yyyy-mm-dd", "m/d/yy h:mm": "yyyy-mm-dd hh:mm",
-                 "mm-dd-yy h:mm": "yyyy-mm-dd hh:mm"}
+# Built-in format 14 (and 22 with a time) follow the reader's locale; libraries spell them in US codes
+# (openpyxl mm-dd-yy, xlrd m/d/yy, LibreOffice writes m/d/yyyy when it saves an XLS). Show them ISO-like.
+_LOCALE_DATES = {"mm-dd-yy": "yyyy-mm-dd", "m/d/yy": "yyyy-mm-dd", "m/d/yyyy": "yyyy-mm-dd",
+                 "m/d/yy h:mm": "yyyy-mm-dd hh:mm", "mm-dd-yy h:mm": "yyyy-mm-dd hh:mm",
+                 "m/d/yyyy h:mm": "yyyy-mm-dd hh:mm"}
 # Built-in formats that files reference by id alone and whose code depends on the locale: the zh-CN codes
 # (ECMA-376 Part 1, 18.8.30), which is what Chinese Excel and WPS mean by them.
 CJK_BUILTIN_FORMATS = {
@@ -31,6 +33,14 @@ CJK_BUILTIN_FORMATS = {
     54: 'm"月"d"日"', 55: '上午/下午h"时"mm"分"', 56: '上午/下午h"时"mm"分"ss"秒"', 57: 'yyyy"年"m"月"',
     58: 'm"月"d"日"',
 }
+# Built-ins 14 and 22 are the reader's locale short date (and time): whatever code the file or the
+# library gives for them, show them ISO-like.
+LOCALE_BUILTIN_FORMATS = {14: "yyyy-mm-dd", 22: "yyyy-mm-dd hh:mm"}
+
+
+def builtin_format(fmt_id: int) -> str | None:
+    """Return the code to show a locale-dependent built-in format id with, or None for any other id."""
+    return LOCALE_BUILTIN_FORMATS.get(fmt_id) or CJK_BUILTIN_FORMATS.get(fmt_id)
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December"]

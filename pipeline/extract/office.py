@@ -64,6 +64,9 @@ class ConvertSettings:
     cache_dir: Path | None = STAGING_DIR / "convert-cache"  # None: no cache
 
 
+DEFAULT_SETTINGS = ConvertSettings()
+
+
 @dataclass(slots=True)
 class Conversion:
     """A converted file and how it was made."""
@@ -229,8 +232,9 @@ def cache_put(cache_dir: Path, digest: str, conv: Conversion) -> None:
 
 
 def convert_office(data: bytes, kind: str, *, file: str | None = None,
-                   settings: ConvertSettings = ConvertSettings()) -> Conversion:
+                   settings: ConvertSettings | None = None) -> Conversion:
     """Turn a doc/odt/rtf (→ docx) or ods/xls (→ xlsx) file into OOXML bytes, from the cache when it holds them."""
+    settings = settings or DEFAULT_SETTINGS
     if kind not in TARGETS:
         raise ConvertFailed(f"no conversion for {kind!r} files", file=file, stage=STAGE)
     target = TARGETS[kind]

@@ -46,16 +46,34 @@ def address(sheet: str, row: int, col: int) -> str:
     return f"{sheet}!{col_letter(col)}{row + 1}"
 
 
-def _extent(sheet: Sheet, covered: set[tuple[int, int]]) -> tuple[int, int]:
-    """Return (rows, cols) up to the last position that shows text (whitespace shows nothing)."""
-    last_r = last_c = -1
+def _extents(sheet: Sheet, stale: set[tuple[int, int]]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Return ((rows, cols) with hidden content, (rows, cols) shown) up to the last position showing text.
+
+    Whitespace shows nothing. The first extent is the one capped and within which hidden rows and
+    columns are named; the second, without hidden rows and columns, is the grid's.
+    """
+    hr, hc = sheet.hidden_rows, sheet.hidden_cols
+    all_r = all_c = vis_r = vis_c = -1
     for (r, c), text in sheet.texts.items():
-        if text.strip() and (r, c) not in covered:
-            last_r, last_c = max(last_r, r), max(last_c, c)
+        if (r, c) in stale or not text.strip():
+            continue
+        if r > all_r:
+            all_r = r
+        if c > all_c:
+            all_c = c
+        if r not in hr and c not in hc:
+            if r > vis_r:
+                vis_r = r
+            if c > vis_c:
+                vis_c = c
     for r0, c0, r1, c1 in sheet.merges:
         if sheet.texts.get((r0, c0), "").strip():
-            last_r, last_c = max(last_r, r1), max(last_c, c1)
-    return last_r + 1, last_c + 1
+            all_r, all_c = max(all_r, r1), max(all_c, c1)
+            rows = [r for r in range(r0, r1 + 1) if r not in hr]
+            cols = [c for c in range(c0, c1 + 1) if c not in hc]
+            if rows and cols:
+                vis_r, vis_c = max(vis_r, rows[-1]), max(vis_c, cols[-1])
+    return (all_r + 1, all_c + 1), (vis_r + 1, vis_c + 1)
 
 
 def sheet_to_grid(sheet: Sheet, source_format: str, *, file: str | None = None,
@@ -69,10 +87,10 @@ def sheet_to_grid(sheet: Sheet, source_format: str, *, file: str | None = None,
             for c in range(c0, c1 + 1):
                 covered[(r, c)] = m
     stale = {p for p, m in covered.items() if p != (m[0], m[1])}
-    n_rows, n_cols = _extent(sheet, stale)
+    (all_rows, all_cols), (n_rows, n_cols) = _extents(sheet, stale)
+    check_cells(all_rows, all_cols, file=file, sheet=sheet.name, limits=limits)
     if not n_rows:
         return None
-    check_cells(n_rows, n_cols, file=file, sheet=sheet.name, limits=limits)
     rows = [r for r in range(n_rows) if r not in sheet.hidden_rows]
     cols = [c for c in range(n_cols) if c not in sheet.hidden_cols]
     grow = {r: i for i, r in enumerate(rows)}
@@ -104,8 +122,8 @@ def sheet_to_grid(sheet: Sheet, source_format: str, *, file: str | None = None,
             text = texts.get((m[0], m[1]), "") if origin == (i, j) else None
             out.append(Cell(text, origin, address(name, m[0], m[1])))
         grid.append(out)
-    return Grid(source_format, sheet.index, grid, f"sheet {sheet.name}", _warnings(sheet, n_rows, n_cols),
-                sheet=sheet.name, hints=_hints(sheet, n_rows, n_cols))
+    return Grid(source_format, sheet.index, grid, f"sheet {sheet.name}", _warnings(sheet, all_rows, all_cols),
+                sheet=sheet.name, hints=_hints(sheet, (all_rows, all_cols), (n_rows, n_cols)))
 
 
 def _hidden(sheet: Sheet, n_rows: int, n_cols: int) -> tuple[list[int], list[str]]:
@@ -114,13 +132,15 @@ def _hidden(sheet: Sheet, n_rows: int, n_cols: int) -> tuple[list[int], list[str
     return rows, cols
 
 
-def _hints(sheet: Sheet, n_rows: int, n_cols: int) -> dict:
-    rows, cols = _hidden(sheet, n_rows, n_cols)
+def _hints(sheet: Sheet, content: tuple[int, int], shown: tuple[int, int]) -> dict:
+    rows, cols = _hidden(sheet, *content)
+    n_rows, n_cols = shown
     hints: dict = {}
     if rows:
         hints["hidden_rows"] = rows
     if cols:
         hints["hidden_cols"] = cols
+    # Sheet rows/columns after the last one shown (formatted but empty, or hidden): not in the grid.
     if sheet.stored_rows > n_rows:
         hints["trimmed_rows"] = sheet.stored_rows - n_rows
     if sheet.stored_cols > n_cols:

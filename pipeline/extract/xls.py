@@ -11,7 +11,7 @@ import io
 
 from pipeline.errors import CorruptFile, EmptyInput
 from pipeline.extract.limits import DEFAULT_LIMITS, Limits
-from pipeline.extract.numfmt import CJK_BUILTIN_FORMATS, display
+from pipeline.extract.numfmt import builtin_format, display
 from pipeline.extract.sheet import ProblemLog, Sheet, address, sheet_to_grid
 from pipeline.model import Grid
 
@@ -21,10 +21,10 @@ _STATES = {0: "visible", 1: "hidden", 2: "veryHidden"}
 
 def _format_of(book, sh, r: int, c: int) -> str:
     key = book.xf_list[sh.cell_xf_index(r, c)].format_key
+    if code := builtin_format(key):  # xlrd leaves locale-dependent built-ins without (or with a US) code
+        return code
     fmt = book.format_map.get(key)
-    if fmt is not None and fmt.format_str:
-        return fmt.format_str
-    return CJK_BUILTIN_FORMATS.get(key, "General")  # xlrd leaves locale-dependent built-ins without a code
+    return fmt.format_str if fmt is not None and fmt.format_str else "General"
 
 
 def xlrd_sheet_to_sheet(book, sh, index: int) -> Sheet:

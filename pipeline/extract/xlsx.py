@@ -15,7 +15,7 @@ from lxml import etree
 
 from pipeline.errors import CorruptFile, EmptyInput, PipelineError
 from pipeline.extract.limits import DEFAULT_LIMITS, Limits, check_zip
-from pipeline.extract.numfmt import CJK_BUILTIN_FORMATS, display
+from pipeline.extract.numfmt import builtin_format, display
 from pipeline.extract.sheet import ProblemLog, Sheet, address, sheet_to_grid
 from pipeline.model import Grid
 
@@ -61,8 +61,8 @@ def sheet_layout(sheet: Sheet, source) -> None:
 
 
 def _number_format(cell) -> str:
-    fmt_id = cell.style_array.numFmtId
-    return CJK_BUILTIN_FORMATS.get(fmt_id) or cell.number_format  # openpyxl maps those ids to General
+    # openpyxl gives locale-dependent built-ins US codes, or General for the CJK ones.
+    return builtin_format(cell.style_array.numFmtId) or cell.number_format
 
 
 def worksheet_to_sheet(ws, index: int) -> Sheet:
@@ -71,14 +71,12 @@ def worksheet_to_sheet(ws, index: int) -> Sheet:
     problems = ProblemLog()
     texts = sheet.texts
     ws.reset_dimensions()  # a wrong <dimension> in the file must not cut rows or columns off
-    last_r = last_c = 0
     for row in ws.iter_rows():
         for cell in row:
             value = cell.value
             if value is None:
                 continue
             r, c = cell.row - 1, cell.column - 1
-            last_r, last_c = max(last_r, r + 1), max(last_c, c + 1)
             if isinstance(value, str):  # text exactly as stored (line breaks and leading spaces kept)
                 texts[(r, c)] = value
                 continue
@@ -88,8 +86,11 @@ def worksheet_to_sheet(ws, index: int) -> Sheet:
                 problems.add(problem, address(ws.title, r, c))
     with ws._get_source() as source:  # the same worksheet part openpyxl streamed
         sheet_layout(sheet, source)
-    sheet.stored_rows = max([sheet.stored_rows, last_r] + [m[2] + 1 for m in sheet.merges])
-    sheet.stored_cols = max([sheet.stored_cols, last_c] + [m[3] + 1 for m in sheet.merges])
+    if texts:  # rows without spans, merges over empty cells: the stored extent covers them too
+        sheet.stored_rows = max(sheet.stored_rows, max(r for r, _ in texts) + 1)
+        sheet.stored_cols = max(sheet.stored_cols, max(c for _, c in texts) + 1)
+    for _r0, _c0, r1, c1 in sheet.merges:
+        sheet.stored_rows, sheet.stored_cols = max(sheet.stored_rows, r1 + 1), max(sheet.stored_cols, c1 + 1)
     sheet.problems = problems.lines()
     return sheet
 
