@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from pipeline.extract import office
 from pipeline.extract.docx import docx_to_blocks, docx_to_grids
 from pipeline.extract.office import ConvertFailed, ConvertSettings, convert_office
+from pipeline.extract.xlsx import xlsx_to_grids
 from pipeline.model import RawFile
 from pipeline.stages import raw_file_to_result
 from pipeline.text import clean_text
@@ -84,6 +86,36 @@ def test_the_real_conversion_ran_in_a_network_namespace_with_a_throwaway_profile
     assert argv[argv.index("--convert-to") + 1] == "docx:MS Word 2007 XML"
     profile = next(a for a in argv if a.startswith("-env:UserInstallation=file://"))
     assert "/pt-convert-" in profile and not Path(profile.split("file://", 1)[1]).exists()  # thrown away
+
+
+def _libreoffice_to(src: Path, fmt: str, tmp: Path) -> bytes:
+    """Make a test file of another office format with LibreOffice itself (a throwaway profile)."""
+    subprocess.run(["soffice", f"-env:UserInstallation={(tmp / 'lo-profile').as_uri()}", "--headless", "--norestore",
+                    "--convert-to", fmt, "--outdir", str(tmp), str(src)], check=True, capture_output=True, timeout=120)
+    return (tmp / f"{src.stem}.{fmt}").read_bytes()
+
+
+@pytest.mark.slow  # two LibreOffice runs: making the file, then reading it
+@pytest.mark.parametrize("fmt", ["odt", "rtf"])
+def test_odt_and_rtf_documents_are_converted_and_read_as_docx(fmt, tmp_path, settings):
+    data = _libreoffice_to(REAL / "d14-sh-insurance-exam-rules.docx", fmt, tmp_path)
+    raw = RawFile(path=f"rules.{fmt}", sha256=hashlib.sha256(data).hexdigest(), format="")
+    result = raw_file_to_result(raw, data)
+    assert raw.format == fmt and result.extracted.converted.startswith(f"converted: {fmt}→docx by LibreOffice")
+    texts = [b.text for b in result.extracted.blocks]
+    assert clean_text("\n".join(texts[:2])) == TRUTH["d14-sh-insurance-exam-rules.docx"]["meta"]["title"]
+    assert sum(t.startswith("第") and t.split(" ")[0].endswith("条") for t in texts) == 25
+
+
+@pytest.mark.slow
+def test_ods_workbooks_are_converted_and_read_as_xlsx(tmp_path, settings):
+    data = _libreoffice_to(REAL / "d11-klmy-rf-powers-sheets.xlsx", "ods", tmp_path)
+    raw = RawFile(path="sheets.ods", sha256=hashlib.sha256(data).hexdigest(), format="")
+    grids = raw_file_to_result(raw, data).extracted.grids
+    direct = xlsx_to_grids(real_bytes("d11-klmy-rf-powers-sheets.xlsx"))
+    assert raw.format == "ods" and [g.sheet for g in grids] == [g.sheet for g in direct]
+    assert {g.source_format for g in grids} == {"ods"}
+    assert [g.texts() for g in grids] == [g.texts() for g in direct]  # same cells, merges and spans
 
 
 # --- a fake soffice: what the converter hands LibreOffice, and how it copes when it misbehaves ----

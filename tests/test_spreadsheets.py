@@ -170,6 +170,9 @@ def _workbook(path: Path) -> None:
     ws.merge_cells("F1:G2")
     ws.cell(40, 9).number_format = "0.00"  # formatted but empty, far out: trimmed
     wb.create_sheet("空表")  # a sheet without text gives no grid
+    helper = wb.create_sheet("辅助")
+    helper["A1"] = "下拉选项"
+    helper.sheet_state = "hidden"
     wb.save(path)
 
 
@@ -193,7 +196,7 @@ def made_books(tmp_path_factory):
 def test_numbers_dates_and_texts_show_as_excel_shows_them(made_books, kind):
     data = made_books[kind]
     assert detect_format(data) == kind
-    (grid,) = READERS[kind](data, file=f"made.{kind}")
+    grid, helper = READERS[kind](data, file=f"made.{kind}")
     assert grid.source_format == kind and grid.sheet == "数字" and grid.table_index == 0
     by_locator = {c.locator: c.text for row in grid.rows for c in row if c.text is not None}
     want = {f"数字!B{i}": shown for i, (_, _, shown) in enumerate(SHOWN, start=1) if i != 3}
@@ -203,7 +206,7 @@ def test_numbers_dates_and_texts_show_as_excel_shows_them(made_books, kind):
 
 @pytest.mark.parametrize("kind", ["xlsx", "xls"])
 def test_hidden_rows_and_columns_are_left_out_and_merges_are_spans(made_books, kind):
-    (grid,) = READERS[kind](made_books[kind], file=f"made.{kind}")
+    grid, _ = READERS[kind](made_books[kind], file=f"made.{kind}")
     assert grid.hints["hidden_rows"] == [3] and grid.hints["hidden_cols"] == ["D"]
     assert "sheet 数字: hidden rows 3 left out" in grid.warnings
     assert "sheet 数字: hidden columns D left out" in grid.warnings
@@ -214,6 +217,15 @@ def test_hidden_rows_and_columns_are_left_out_and_merges_are_spans(made_books, k
     assert grid.rows[0][4].text == "merged" and grid.rows[0][4].locator == "数字!F1"
     assert [grid.rows[r][c].origin for r, c in ((0, 5), (1, 4), (1, 5))] == [(0, 4)] * 3
     assert all(grid.rows[r][c].text is None for r, c in ((0, 5), (1, 4), (1, 5)))
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "xls"])
+def test_a_hidden_sheet_is_read_and_marked_and_an_empty_sheet_gives_no_grid(made_books, kind):
+    grids = READERS[kind](made_books[kind], file=f"made.{kind}")
+    assert [(g.table_index, g.sheet) for g in grids] == [(0, "数字"), (2, "辅助")]  # 空表 (1) has no text
+    helper = grids[1]
+    assert helper.texts() == [["下拉选项"]] and helper.hints["sheet_state"] == "hidden"
+    assert helper.warnings == ["sheet 辅助 is hidden in the workbook"]
 
 
 def test_cjk_builtin_date_format_by_id_alone(tmp_path):

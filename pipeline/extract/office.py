@@ -30,7 +30,7 @@ from pipeline.errors import PipelineError
 
 STAGE = "convert"
 # What each source kind becomes, and the LibreOffice export filter that writes it.
-TARGETS = {"doc": "docx", "odt": "docx", "rtf": "docx", "ods": "xlsx", "xls": "xlsx"}
+TARGETS = {"doc": "docx", "odt": "docx", "rtf": "docx", "ods": "xlsx"}
 FILTERS = {"docx": "docx:MS Word 2007 XML", "xlsx": "xlsx:Calc MS Excel 2007 XML"}
 # Macro security "very high" (3: only trusted locations, of which there are none), macros never run,
 # no documents fetched through untrusted referers.
@@ -233,7 +233,7 @@ def cache_put(cache_dir: Path, digest: str, conv: Conversion) -> None:
 
 def convert_office(data: bytes, kind: str, *, file: str | None = None,
                    settings: ConvertSettings | None = None) -> Conversion:
-    """Turn a doc/odt/rtf (→ docx) or ods/xls (→ xlsx) file into OOXML bytes, from the cache when it holds them."""
+    """Turn a doc/odt/rtf (→ docx) or ods (→ xlsx) file into OOXML bytes, from the cache when it holds them."""
     settings = settings or DEFAULT_SETTINGS
     if kind not in TARGETS:
         raise ConvertFailed(f"no conversion for {kind!r} files", file=file, stage=STAGE)
