@@ -265,8 +265,31 @@ def test_a_sheet_over_the_cell_cap_fails_naming_file_sheet_and_stage():
     with pytest.raises(TooLarge, match=r"^file big\.xlsx, stage extract: sheet 大表: used range 1,048,576 rows × "
                                        r"16,384 columns exceeds 2,000,000 cells"):
         xlsx_to_grids(buf.getvalue(), file="big.xlsx")
-    with pytest.raises(TooLarge, match=r"sheet 市科技局: used range 10 rows × 15 columns exceeds 100 cells"):
-        xls_to_grids(real_bytes("d09-klmy-kjj-powers.xls"), file="d09.xls", limits=Limits(max_cells=100))
+    # A merge over the whole sheet, written into the XML (openpyxl itself would expand it cell by cell).
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "合并"
+    buf = io.BytesIO()
+    wb.save(buf)
+    src, out = zipfile.ZipFile(io.BytesIO(buf.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            part = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                part = part.replace(b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="A1:XFD1048576"/>'
+                                                      b"</mergeCells>")
+            z.writestr(info, part)
+    with pytest.raises(TooLarge, match=r"file merged\.xlsx, stage extract: sheet Sheet: merged ranges cover "
+                                       r"17,179,869,184 cells \(cap 2,000,000\)"):
+        xlsx_to_grids(out.getvalue(), file="merged.xlsx")
+    wb = openpyxl.Workbook()
+    for _ in range(20):  # 200 cells: the reader stops streaming once more than 100 hold values
+        wb.active.append(list(range(10)))
+    buf = io.BytesIO()
+    wb.save(buf)
+    with pytest.raises(TooLarge, match=r"file many\.xlsx, stage extract: sheet Sheet: more than 100 cells hold values"):
+        xlsx_to_grids(buf.getvalue(), file="many.xlsx", limits=Limits(max_cells=100))
+    with pytest.raises(TooLarge, match=r"sheet 市科技局: used range 10 rows × 15 columns exceeds 140 cells"):
+        xls_to_grids(real_bytes("d09-klmy-kjj-powers.xls"), file="d09.xls", limits=Limits(max_cells=140))
 
 
 def test_damaged_workbooks_are_corrupt_files():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.extract.limits import DEFAULT_LIMITS, Limits, check_cells
+from pipeline.extract.limits import DEFAULT_LIMITS, Limits, TooLarge, check_cells
 from pipeline.model import Cell, Grid
 
 
@@ -80,6 +80,10 @@ def sheet_to_grid(sheet: Sheet, source_format: str, *, file: str | None = None,
                   limits: Limits = DEFAULT_LIMITS) -> Grid | None:
     """Build the Grid Excel shows for a sheet; None when no cell shows any text."""
     merges = [m for m in sheet.merges if (m[2] - m[0]) or (m[3] - m[1])]
+    area = sum((m[2] - m[0] + 1) * (m[3] - m[1] + 1) for m in merges)
+    if area > limits.max_cells:  # checked before the covered positions are listed one by one
+        raise TooLarge(f"sheet {sheet.name}: merged ranges cover {area:,} cells (cap {limits.max_cells:,})",
+                       file=file, stage="extract")
     covered: dict[tuple[int, int], tuple[int, int, int, int]] = {}
     for m in merges:
         r0, c0, r1, c1 = m

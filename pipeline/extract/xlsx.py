@@ -14,7 +14,7 @@ import warnings
 from lxml import etree
 
 from pipeline.errors import CorruptFile, EmptyInput, PipelineError
-from pipeline.extract.limits import DEFAULT_LIMITS, Limits, check_zip
+from pipeline.extract.limits import DEFAULT_LIMITS, Limits, TooLarge, check_zip
 from pipeline.extract.numfmt import builtin_format, display
 from pipeline.extract.sheet import ProblemLog, Sheet, address, sheet_to_grid
 from pipeline.model import Grid
@@ -65,13 +65,16 @@ def _number_format(cell) -> str:
     return builtin_format(cell.style_array.numFmtId) or cell.number_format
 
 
-def worksheet_to_sheet(ws, index: int) -> Sheet:
+def worksheet_to_sheet(ws, index: int, *, file: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Sheet:
     """Read one read-only openpyxl worksheet's shown texts, merges and hidden rows/columns."""
     sheet = Sheet(ws.title, index, state=ws.sheet_state or "visible")
     problems = ProblemLog()
     texts = sheet.texts
     ws.reset_dimensions()  # a wrong <dimension> in the file must not cut rows or columns off
     for row in ws.iter_rows():
+        if len(texts) > limits.max_cells:  # stop streaming: the used range is at least this large
+            raise TooLarge(f"sheet {ws.title}: more than {limits.max_cells:,} cells hold values",
+                           file=file, stage=STAGE)
         for cell in row:
             value = cell.value
             if value is None:
@@ -111,7 +114,7 @@ def xlsx_to_grids(data: bytes, *, file: str | None = None, limits: Limits = DEFA
                 ws = wb[name]
                 if not hasattr(ws, "iter_rows"):  # a chart sheet holds no cells
                     continue
-                sheet = worksheet_to_sheet(ws, index)
+                sheet = worksheet_to_sheet(ws, index, file=file, limits=limits)
                 grid = sheet_to_grid(sheet, "xlsx", file=file, limits=limits)
                 if grid is not None:
                     grids.append(grid)
