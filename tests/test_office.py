@@ -95,7 +95,6 @@ def _libreoffice_to(src: Path, fmt: str, tmp: Path) -> bytes:
     return (tmp / f"{src.stem}.{fmt}").read_bytes()
 
 
-@pytest.mark.slow  # two LibreOffice runs: making the file, then reading it
 @pytest.mark.parametrize("fmt", ["odt", "rtf"])
 def test_odt_and_rtf_documents_are_converted_and_read_as_docx(fmt, tmp_path, settings):
     data = _libreoffice_to(REAL / "d14-sh-insurance-exam-rules.docx", fmt, tmp_path)
@@ -107,7 +106,6 @@ def test_odt_and_rtf_documents_are_converted_and_read_as_docx(fmt, tmp_path, set
     assert sum(t.startswith("第") and t.split(" ")[0].endswith("条") for t in texts) == 25
 
 
-@pytest.mark.slow
 def test_ods_workbooks_are_converted_and_read_as_xlsx(tmp_path, settings):
     data = _libreoffice_to(REAL / "d11-klmy-rf-powers-sheets.xlsx", "ods", tmp_path)
     raw = RawFile(path="sheets.ods", sha256=hashlib.sha256(data).hexdigest(), format="")
