@@ -15,7 +15,7 @@ OFFLINE ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: office help venv browser refresh test bench report dictionary clean
+.PHONY: help venv browser office refresh test bench report dictionary clean
 
 help: ## List the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,21 +28,22 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP) ## Create .venv and install the pinned dependencies (requirements.lock)
 
-refresh: $(STAMP) ## Fetch new notices (unless OFFLINE=1), build $(WAREHOUSE) from $(RAW), publish atomically
+refresh: $(STAMP) office ## Fetch new notices (unless OFFLINE=1), build $(WAREHOUSE) from $(RAW), publish atomically
 	$(PYTHON) -m pipeline refresh --raw $(RAW) --warehouse $(WAREHOUSE) --staging $(STAGING) $(if $(OFFLINE),--offline,)
 
 browser: ## Install Debian's chromium + CJK fonts (report tests open the report in it); no-op when present
 	@{ command -v chromium && fc-list :lang=zh | grep -q . ; } >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk; }
 
-office: ## Install Debian's headless LibreOffice (tests convert the real DOC/XLS documents with it); no-op when present
+office: ## Install Debian's headless LibreOffice (converts DOC/WPS/ODT/RTF for reading); no-op when present
 	@command -v soffice >/dev/null 2>&1 || { apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui libreoffice-calc-nogui; }
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  libreoffice-writer-nogui libreoffice-calc-nogui; }
 
 test: $(STAMP) browser office ## Run the test suite
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) ## Time our stages against the peers (pandas.read_html, pdfplumber) and print ratios
+bench: $(STAMP) office ## Time our stages against the peers (pandas.read_html/read_excel, pdfplumber) and LibreOffice conversions
 	$(PYTHON) -m pipeline.bench $(BENCH_ARGS)
 
 report: $(STAMP) ## Write the QA report (GX Data Docs + findings) to $(REPORTS)/index.html

@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from pipeline.config import RAW_DIR
+from pipeline.config import RAW_DIR, ROOT
 
 HTML_PAGE = "xm-mzj-2025-095.html"
 LIST_PDF = "xm-mzj-2025-095-list.pdf"
+REAL_DIR = ROOT / "tests" / "fixtures" / "real"  # the real d08–d14 documents
+BIG_XLSX = "d08-sx-sydw-signup-2025.xlsx"  # 11,374 rows
+SMALL_XLS = ("d09-klmy-kjj-powers.xls", "d10-klmy-czj-powers-ole.xlsx")
+DOCS = ("d12-zj-nocert-catalog.doc", "d13-hn-njbt-2024.doc")
 
 
 @dataclass
@@ -106,6 +110,66 @@ def bench_pdf(raw_dir: Path, repeat: int) -> Comparison:
                       "pdfplumber.extract_tables", best_of(lambda: pdfplumber_extract_tables(data), repeat), 1.5)
 
 
+def pandas_read_excel(data: bytes) -> object:
+    """The peer: pandas.read_excel of every sheet (openpyxl for XLSX, xlrd for XLS), values only."""
+    import warnings
+
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas' notice about its future default engine
+        return pd.read_excel(io.BytesIO(data), sheet_name=None, header=None)
+
+
+def bench_xlsx(real_dir: Path, repeat: int) -> list[Comparison]:
+    """Workbook → grids (merges, formats, hidden rows/cols) vs pandas.read_excel, for d08 and d09/d10."""
+    from pipeline.extract.xls import xls_to_grids
+    from pipeline.extract.xlsx import xlsx_to_grids
+
+    big = (real_dir / BIG_XLSX).read_bytes()
+    assert xlsx_to_grids(big)[0].n_rows == 2 + 11374, "the XLSX path must give the rows it is timed on"
+    out = [Comparison("XLSX d08 (11,374 rows) -> grid", best_of(lambda: xlsx_to_grids(big), repeat),
+                      "pandas.read_excel", best_of(lambda: pandas_read_excel(big), repeat), 2.0)]
+    for name in SMALL_XLS:
+        data = (real_dir / name).read_bytes()
+        out.append(Comparison(f"XLS {name[:3]} -> grid", best_of(lambda: xls_to_grids(data), repeat * 5),
+                              "pandas.read_excel", best_of(lambda: pandas_read_excel(data), repeat * 5), 2.0))
+    return out
+
+
+@dataclass
+class DocTiming:
+    name: str
+    converted: float  # LibreOffice in its sandbox, fresh profile, no cache
+    cached: float  # the same file from the convert cache
+    read: float  # docx_to_grids + docx_to_blocks on the converted bytes
+
+    def line(self) -> str:
+        return (f"DOC {self.name:<25} convert {self.converted * 1000:8.1f} ms   from cache {self.cached * 1000:6.2f} ms"
+                f"   read docx {self.read * 1000:6.1f} ms")
+
+
+def bench_doc(real_dir: Path, repeat: int) -> list[DocTiming]:
+    """Cost of one DOC conversion by LibreOffice (sandboxed, fresh profile), from the cache, and reading it."""
+    import tempfile
+
+    from pipeline.extract.docx import docx_to_blocks, docx_to_grids
+    from pipeline.extract.office import ConvertSettings, convert_office
+
+    out = []
+    for name in DOCS:
+        data = (real_dir / name).read_bytes()
+        fresh = ConvertSettings(cache_dir=None)
+        converted = best_of(lambda: convert_office(data, "doc", settings=fresh), repeat)
+        with tempfile.TemporaryDirectory() as tmp:
+            cache = ConvertSettings(cache_dir=Path(tmp))
+            docx = convert_office(data, "doc", settings=cache).data
+            cached = best_of(lambda: convert_office(data, "doc", settings=cache), repeat * 10)
+        read = best_of(lambda: (docx_to_grids(docx), docx_to_blocks(docx)), repeat * 5)
+        out.append(DocTiming(name, converted, cached, read))
+    return out
+
+
 @dataclass
 class CorpusTiming:
     notices: int
@@ -157,14 +221,18 @@ def bench_corpus(raw_dir: Path, n: int) -> CorpusTiming:
 def main(argv: list[str] | None = None) -> list[Comparison]:
     parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__)
     parser.add_argument("--raw", type=Path, default=RAW_DIR)
+    parser.add_argument("--real", type=Path, default=REAL_DIR, help="folder of the real d08–d14 documents")
     parser.add_argument("--repeat", type=int, default=20, help="repetitions per measurement (best is kept)")
     parser.add_argument("--quick", action="store_true", help="few repetitions (for the test that runs make bench)")
     parser.add_argument("--corpus", type=int, default=1000, help="synthetic notices for full vs no-op refresh")
     args = parser.parse_args(argv)
     repeat = 2 if args.quick else args.repeat
-    results = [bench_html(args.raw, repeat), bench_pdf(args.raw, max(1, repeat // 4))]
+    results = [bench_html(args.raw, repeat), bench_pdf(args.raw, max(1, repeat // 4)),
+               *bench_xlsx(args.real, max(1, repeat // 4))]
     for c in results:
         print(c.line(), flush=True)
+    for d in bench_doc(args.real, 1 if args.quick else 3):
+        print(d.line(), flush=True)
     print(bench_corpus(args.raw, 20 if args.quick else args.corpus).line())
     return results
 

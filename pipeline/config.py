@@ -36,8 +36,9 @@ FETCH_STATE_FILE = STAGING_DIR / "fetch_state.json"  # conditional-GET cache; re
 # Sidecar provenance files for raw snapshots live here, one JSON per raw file.
 PROVENANCE_DIRNAME = "provenance"
 
-# Formats the pipeline reads, by detected kind.
-SUPPORTED_FORMATS = ("html", "pdf", "docx")
+# Formats the pipeline reads, by detected kind (pipeline.ingest.formats.detect_format); doc, odt, ods and
+# rtf are converted by LibreOffice (pipeline.extract.office) and then read as docx/xlsx.
+SUPPORTED_FORMATS = ("html", "pdf", "docx", "xlsx", "xls", "doc", "odt", "ods", "rtf")
 
 # Preferred source when one notice carries the same table in several formats.
 DEFAULT_FORMAT_PREFERENCE = ("html", "docx", "pdf")

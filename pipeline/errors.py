@@ -43,7 +43,7 @@ class DecodeError(PipelineError):
 class UnsupportedFormat(PipelineError):
     """The file's format is not one the pipeline reads."""
 
-    hint = "supported formats are HTML, PDF and DOCX"
+    hint = "supported formats are HTML, PDF, DOCX/DOC, XLSX/XLS (WPS .wps/.et binaries too), ODT/ODS and RTF"
 
 
 class NoTableFound(PipelineError):

@@ -23,6 +23,8 @@ class Extracted:
     grids: list[Grid] = field(default_factory=list)
     blocks: list = field(default_factory=list)
     decoded_as: str | None = None
+    converted: str | None = None  # how a DOC/ODT/ODS/RTF file was converted before reading
+    warnings: list[str] = field(default_factory=list)  # file-level notes (e.g. a conversion without sandbox)
 
 
 # Generic table records (pipeline/tables): every data table of a file, typed or not.
@@ -105,13 +107,48 @@ def pdf_file_to_extracted(data: bytes, file: str) -> Extracted:
 
 
 def docx_file_to_extracted(data: bytes, file: str) -> Extracted:
-    """Read a Word document's tables."""
-    from pipeline.extract.docx import docx_to_grids
+    """Read a Word document's tables and its body paragraphs."""
+    from pipeline.extract.docx import docx_to_blocks, docx_to_grids
 
-    return Extracted(grids=docx_to_grids(data, file=file))
+    return Extracted(grids=docx_to_grids(data, file=file), blocks=docx_to_blocks(data, file=file))
 
 
-EXTRACTORS = {"html": html_file_to_extracted, "pdf": pdf_file_to_extracted, "docx": docx_file_to_extracted}
+def xlsx_file_to_extracted(data: bytes, file: str) -> Extracted:
+    """Read every sheet of an XLSX workbook."""
+    from pipeline.extract.xlsx import xlsx_to_grids
+
+    return Extracted(grids=xlsx_to_grids(data, file=file))
+
+
+def xls_file_to_extracted(data: bytes, file: str) -> Extracted:
+    """Read every sheet of an XLS (or WPS .et) workbook."""
+    from pipeline.extract.xls import xls_to_grids
+
+    return Extracted(grids=xls_to_grids(data, file=file))
+
+
+def office_file_to_extracted(kind: str):
+    """Return the extractor that converts a ``kind`` file with LibreOffice, then reads it as DOCX/XLSX."""
+    from dataclasses import replace
+
+    def extract(data: bytes, file: str) -> Extracted:
+        from pipeline.extract.office import convert_office
+
+        conv = convert_office(data, kind, file=file)
+        out = EXTRACTORS[conv.target](conv.data, file)
+        for grid in out.grids:
+            grid.source_format = kind  # lineage: the raw file's format; the hint says how it was read
+            grid.hints["converted"] = conv.note
+        out.blocks = [replace(b, source_format=kind) for b in out.blocks]
+        out.converted, out.warnings = conv.note, out.warnings + conv.warnings
+        return out
+
+    return extract
+
+
+EXTRACTORS = {"html": html_file_to_extracted, "pdf": pdf_file_to_extracted, "docx": docx_file_to_extracted,
+              "xlsx": xlsx_file_to_extracted, "xls": xls_file_to_extracted,
+              **{kind: office_file_to_extracted(kind) for kind in ("doc", "odt", "rtf", "ods")}}
 
 
 # --- tables and recognize: every grid read as a table, data tables kept, typed ones recognized -------
@@ -245,6 +282,7 @@ def raw_file_to_result(raw: RawFile, data: bytes) -> FileResult:
         body_text = "\n".join(b.text for b in result.extracted.blocks) or None
         raw.notice_id = notice_id_for(raw, result.extracted.meta, body_text)
         result.findings.extend((result.extracted.meta or {}).pop("meta_findings", None) or [])
+        result.warnings.extend(result.extracted.warnings)
         for grid in result.extracted.grids:
             result.warnings.extend(grid.warnings)
         stage = "recognize"

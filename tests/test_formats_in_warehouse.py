@@ -37,8 +37,8 @@ def test_preferred_format_is_configurable_and_keeps_pdf_lineage(tmp_path):
     (page, bbox), = query(wh, "SELECT page, bbox FROM cell_lineage WHERE record_id = '厦民〔2025〕95号:1:1' "
                               "AND column_name = 'standard_text'")
     assert page == 1 and len(bbox) == 4 and bbox[0] < bbox[2] and bbox[1] < bbox[3]
-    bad = CliRunner().invoke(app, ["refresh", "--offline", "--raw", str(raw), "--prefer", "xls"])
-    assert bad.exit_code == 2 and "--prefer takes formats from html, pdf, docx" in bad.output
+    bad = CliRunner().invoke(app, ["refresh", "--offline", "--raw", str(raw), "--prefer", "pptx"])
+    assert bad.exit_code == 2 and "--prefer takes formats from html, pdf, docx, xlsx, xls, doc" in bad.output
 
 
 def test_a_cell_that_differs_between_formats_is_a_finding(tmp_path):

@@ -47,8 +47,9 @@ def test_office_is_installed_and_target_is_a_no_op():
     r = make("office")
     assert r.returncode == 0, r.stderr
     assert "apt-get" not in r.stdout
-    out = subprocess.run(["soffice", "--version"], capture_output=True, text=True, timeout=120).stdout
-    assert out.startswith("LibreOffice")
+    version = subprocess.run(["soffice", "--version"], capture_output=True, text=True, timeout=120).stdout
+    assert version.startswith("LibreOffice ")
+    assert re.search(r"^refresh: .*\boffice\b", MAKEFILE, re.M) and re.search(r"^test: .*\boffice\b", MAKEFILE, re.M)
 
 
 @pytest.mark.slow

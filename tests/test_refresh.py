@@ -101,7 +101,7 @@ def test_bad_notices_are_reported_by_name_and_stage_while_the_others_load(tmp_pa
     assert status["empty.html"][:2] == ("failed", "detect")
     assert "file empty.html" in status["empty.html"][2] and "empty" in status["empty.html"][2]
     assert status["garbage.bin"][:2] == ("failed", "detect")
-    assert "not HTML, PDF or DOCX" in status["garbage.bin"][2]
+    assert "not HTML, PDF, Word, Excel" in status["garbage.bin"][2]
     assert status["no-table.html"][:2] == ("no_table", "recognize")
     assert status["undecodable.html"][:2] == ("failed", "decode")
     assert "file undecodable.html" in status["undecodable.html"][2] and "charset" in status["undecodable.html"][2]

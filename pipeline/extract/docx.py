@@ -13,6 +13,7 @@ import io
 from lxml import etree
 
 from pipeline.errors import CorruptFile, EmptyInput
+from pipeline.extract.limits import check_zip
 from pipeline.model import Cell, Grid
 from pipeline.text import clean_text, normalize_line
 
@@ -133,15 +134,40 @@ def _caption(tbl: etree._Element) -> str:
     return ""
 
 
-def docx_to_grids(data: bytes, *, file: str | None = None) -> list[Grid]:
-    """Read every table of a Word document (top-level and nested, in document order) as Grids."""
+def _body(data: bytes, file: str | None) -> etree._Element:
+    """Open a Word document (after the zip size caps) and return its ``w:body``."""
     if not data:
         raise EmptyInput("the DOCX has no bytes", file=file, stage=STAGE)
+    check_zip(data, file=file, stage=STAGE)
     import docx
 
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # BadZipFile, KeyError (missing part), XMLSyntaxError, PackageNotFoundError …
         raise CorruptFile(f"cannot open the DOCX ({type(exc).__name__}: {exc})", file=file, stage=STAGE) from exc
-    body = document.element.body
+    return document.element.body
+
+
+def docx_to_grids(data: bytes, *, file: str | None = None) -> list[Grid]:
+    """Read every table of a Word document (top-level and nested, in document order) as Grids."""
+    body = _body(data, file)
     return [table_to_grid(tbl, i) for i, tbl in enumerate(body.iter(f"{_W}tbl"))]
+
+
+def docx_to_blocks(data: bytes, *, file: str | None = None) -> list:
+    """Read a Word document's body paragraphs (not those in tables or text boxes) as text blocks.
+
+    ``locator`` is ``paragraph N``, N counting every body paragraph in document order (empty ones too,
+    so the number points at the same paragraph in the file); empty paragraphs give no block.
+    """
+    from pipeline.extract.blocks import Block
+
+    body = _body(data, file)
+    blocks, n = [], 0
+    for p in body.iter(f"{_W}p"):
+        if any(etree.QName(a).localname in ("tbl", "p", "txbxContent") for a in p.iterancestors()):
+            continue  # a table cell's paragraph, or one inside a text box of another paragraph
+        n += 1
+        if text := clean_text(paragraph_text(p)):
+            blocks.append(Block(text, f"paragraph {n}", source_format="docx"))
+    return blocks
