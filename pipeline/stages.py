@@ -109,22 +109,33 @@ def pdf_file_to_extracted(data: bytes, file: str) -> Extracted:
 def docx_file_to_extracted(data: bytes, file: str) -> Extracted:
     """Read a Word document's tables and its body paragraphs."""
     from pipeline.extract.docx import docx_to_blocks, docx_to_grids
+    from pipeline.meta.document import blocks_to_document_meta
 
-    return Extracted(grids=docx_to_grids(data, file=file), blocks=docx_to_blocks(data, file=file))
+    blocks = docx_to_blocks(data, file=file)
+    return Extracted(meta=blocks_to_document_meta(blocks), grids=docx_to_grids(data, file=file), blocks=blocks)
+
+
+def _sheet_meta(grids: list[Grid]) -> dict | None:
+    """A workbook's metadata: what its first sheet prints above the table (title, 附件 label, issuer in the title)."""
+    from pipeline.meta.document import blocks_to_document_meta, sheet_title_lines
+
+    return blocks_to_document_meta(sheet_title_lines(grids[0])) if grids else None
 
 
 def xlsx_file_to_extracted(data: bytes, file: str) -> Extracted:
     """Read every sheet of an XLSX workbook."""
     from pipeline.extract.xlsx import xlsx_to_grids
 
-    return Extracted(grids=xlsx_to_grids(data, file=file))
+    grids = xlsx_to_grids(data, file=file)
+    return Extracted(meta=_sheet_meta(grids), grids=grids)
 
 
 def xls_file_to_extracted(data: bytes, file: str) -> Extracted:
     """Read every sheet of an XLS (or WPS .et) workbook."""
     from pipeline.extract.xls import xls_to_grids
 
-    return Extracted(grids=xls_to_grids(data, file=file))
+    grids = xls_to_grids(data, file=file)
+    return Extracted(meta=_sheet_meta(grids), grids=grids)
 
 
 def office_file_to_extracted(kind: str):

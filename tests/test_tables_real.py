@@ -2,8 +2,6 @@
 
 Every table of tests/fixtures/real/truth.json is a case: its columns, its number of data rows, its section,
 total, blank and title rows, in-grid notes, and every sample row cell by cell under the truth's compare mode.
-Files whose format has no reader yet (XLS/XLSX/DOC) are marked ``needs_reader``: ``grids_for`` raises for them
-instead of skipping, so they fail loudly once selected (run ``-m "not needs_reader"`` until the readers land).
 """
 
 from __future__ import annotations
@@ -15,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import UnsupportedFormat
 from pipeline.ingest.formats import detect_format
 from pipeline.stages import EXTRACTORS
 from pipeline.tables import LogicalTable, grid_to_table
@@ -23,7 +20,6 @@ from pipeline.text import clean_text
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"
 TRUTH: dict = json.loads((REAL / "truth.json").read_text(encoding="utf-8"))
-NEEDS_READER = (".xls", ".xlsx", ".doc")  # formats whose readers are written by another helper
 # The HTML pages print their data table a second time inside a hidden div.ng-hide block; until html_to_grids
 # skips hidden elements, that copy is a second, identical data table.
 # Pages whose data table is repeated in a hidden block and whose chrome has tables of its own.
@@ -32,21 +28,10 @@ CONTROLS = ["d03-govcn-gazette-notable.html", "d04-zjdrc-deqing-layoutonly.html"
             "d14-sh-insurance-exam-rules.docx"]
 
 
-class NoReaderYet(Exception):
-    """The file's format has no reader in this branch."""
-
-
 def grids_for(name: str):
     """Read a real file's grids with the pipeline's own extractor for its detected format."""
     data = (REAL / name).read_bytes()
-    try:
-        fmt = detect_format(data, file=name)
-    except UnsupportedFormat as exc:
-        raise NoReaderYet(f"{name}: no reader for this format yet ({exc.reason}); it is enabled when the "
-                          "spreadsheet/DOC readers are merged") from exc
-    if fmt not in EXTRACTORS:
-        raise NoReaderYet(f"{name}: format {fmt!r} has no extractor in pipeline.stages.EXTRACTORS")
-    return EXTRACTORS[fmt](data, name).grids
+    return EXTRACTORS[detect_format(data, file=name)](data, name).grids
 
 
 @lru_cache(maxsize=None)
@@ -58,12 +43,8 @@ def data_tables(name: str) -> list[LogicalTable]:
     return [t for t in tables_of(name) if t.is_data]
 
 
-def _marks(name: str) -> list:
-    return [pytest.mark.needs_reader] if name.endswith(NEEDS_READER) else []
-
-
 def _cases() -> list:
-    return [pytest.param(name, i, id=f"{name[:3]}-t{i + 1}", marks=_marks(name))
+    return [pytest.param(name, i, id=f"{name[:3]}-t{i + 1}")
             for name, doc in TRUTH.items() for i in range(len(doc["tables"]))]
 
 
@@ -145,7 +126,7 @@ def test_sample_rows_equal_the_truth_cell_by_cell(name, i):
         assert_same_cells(row.cells, sample["cells"], truth["compare"], f"row {sample['row']}")
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, id=n[:3], marks=_marks(n)) for n in CONTROLS])
+@pytest.mark.parametrize("name", [pytest.param(n, id=n[:3]) for n in CONTROLS])
 def test_controls_have_no_data_table(name):
     assert [(t.grid.locator, t.columns) for t in data_tables(name)] == []
 

@@ -177,3 +177,13 @@ def pdf_to_header_lines(data: bytes, *, max_pages: int = 1) -> list[str]:
                     text += (" " if gap > 1.5 * a["size"] else "") + b["text"]
                 out.append(text)
     return out
+
+
+def sheet_title_lines(grid, rows: int = 6) -> list[str]:
+    """The text a workbook prints above its table: the first cell with text of each of the first rows, split at
+    its line breaks (a merged title cell is one origin cell)."""
+    lines = []
+    for row in grid.rows[:rows]:
+        first = next((c.text for c in row if c.text and c.text.strip()), "")
+        lines += [line.strip() for line in first.split("\n") if line.strip()]
+    return lines
