@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from collections import Counter
@@ -11,8 +10,6 @@ from urllib.parse import unquote, urlparse
 
 import duckdb
 import lxml.html
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from pipeline.warehouse.expectations import load_suites

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.config import DATA, data_path
+from pipeline.config import data_path
 from pipeline.registers.standards import Registers, find_codes, load_registers, match_title
 
 _OPEN, _CLOSE = "《", "》"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.config import DATA, data_path
+from pipeline.config import data_path
 
 
 @dataclass(frozen=True)

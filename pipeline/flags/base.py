@@ -7,7 +7,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.config import DATA, data_path
+from pipeline.config import data_path
 
 FINDING_KEYS = ("rule", "severity", "record_table", "record_id", "column_name", "evidence", "suggestion", "locator",
                 "notice_id", "raw_file", "raw_sha256")

@@ -6,12 +6,8 @@ of pipeline/data/table_profiles.toml types a table when its fields name enough o
 
 from __future__ import annotations
 
-import re
-import tomllib
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 from pipeline.kinds.profiles import TableProfile, load_table_profiles  # noqa: F401 (re-exported)
 from pipeline.model import Grid

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline.registers.agencies import ANY_JURISDICTION, AgencyMatch, AgencyRegister, load_agency_register
-from pipeline.config import DATA, data_path
+from pipeline.config import data_path
 from pipeline.errors import PipelineError
 from pipeline.extract.blocks import Block, join_wrapped
 from pipeline.model import Grid

@@ -27,7 +27,7 @@ import cssselect
 import lxml.html
 from lxml import etree
 
-from pipeline.config import DATA, data_path
+from pipeline.config import data_path
 from pipeline.meta.hidden import hidden_elements, is_hidden
 from pipeline.text import squash
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import cssselect
 from lxml import etree
 
-from pipeline.config import DATA, data_path
+from pipeline.config import data_path
 from pipeline.extract.blocks import Block, html_to_blocks
 from pipeline.extract.html import element_text
 from pipeline.text import normalize_line, squash

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.config import DATA, data_path
+from pipeline.config import data_path
 
 LEVELS = ("municipal", "district", "class", "provincial", "national")
 ANY_JURISDICTION = "*"

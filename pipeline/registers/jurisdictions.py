@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pipeline.config import DATA, data_path
+from pipeline.config import data_path
 
 LEVELS = ("国家", "省", "市", "区县")
 NATIONAL = "100000"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from pipeline.config import DATA, data_path
+from pipeline.config import data_path
 
 # Full-width ASCII forms to ASCII, ideographic space to space, dash variants to "-": one char for one char,
 # so spans found in the folded text are spans of the published text.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.config import DATA, data_path
+from pipeline.config import data_path
 from pipeline.warehouse.schema import TABLES
 
 REVIEW_STATUSES = ("open", "accepted", "rejected", "corrected")

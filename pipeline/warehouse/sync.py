@@ -1,0 +1,57 @@
+"""Bring the extracted schema of a warehouse copy in line with this build's partitions: only the changed ones move.
+
+A partition no input needs any more has its rows deleted; a new one has its Parquet files inserted (in batches,
+one INSERT per table). Returns the notices whose files changed: the only ones assembly has to look at again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from pipeline.warehouse.ddl import EXTRACTED_SCHEMA, PARTITION_KEY, PARTITIONS_TABLE, column_list, extracted_tables, quote
+from pipeline.warehouse.partitions import Manifest
+
+BATCH = 500  # Parquet files per INSERT
+
+
+@dataclass
+class SyncResult:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    affected_notices: set[str] = field(default_factory=set)
+
+
+def sync_partitions(con: duckdb.DuckDBPyConnection, manifests: list[Manifest]) -> SyncResult:
+    """Delete rows of partitions gone, insert rows of partitions new; return what moved."""
+    out = SyncResult()
+    present = dict(con.execute(f"SELECT partition_key, notice_id FROM {PARTITIONS_TABLE}").fetchall())
+    wanted = {m.key: m for m in manifests}
+    out.removed = sorted(set(present) - set(wanted))
+    added = [wanted[k] for k in sorted(set(wanted) - set(present))]
+    out.added = [m.key for m in added]
+    out.affected_notices |= {present[k] for k in out.removed if present[k]}
+    out.affected_notices |= {m.file.get("notice_id") for m in added if m.file.get("notice_id")}
+    tables = extracted_tables()
+    if out.removed:
+        con.execute("CREATE TEMP TABLE gone (k VARCHAR)")
+        con.executemany("INSERT INTO gone VALUES (?)", [[k] for k in out.removed])
+        for name in tables:
+            con.execute(f"DELETE FROM {EXTRACTED_SCHEMA}.{quote(name)} WHERE {PARTITION_KEY} IN (SELECT k FROM gone)")
+        con.execute(f"DELETE FROM {PARTITIONS_TABLE} WHERE partition_key IN (SELECT k FROM gone)")
+        con.execute("DROP TABLE gone")
+    for name, table in tables.items():
+        paths = [(str(m.path(name)), m.key) for m in added if name in m.tables]
+        cols = column_list(table)
+        for i in range(0, len(paths), BATCH):
+            batch = paths[i:i + BATCH]
+            files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p, _ in batch) + "]"
+            # The partition key is the name of the folder the Parquet file sits in.
+            con.execute(f"INSERT INTO {EXTRACTED_SCHEMA}.{quote(name)} ({cols}, {PARTITION_KEY}) "
+                        f"SELECT {cols}, regexp_extract(filename, '([0-9a-f]{{64}})/[^/]+$', 1) "
+                        f"FROM read_parquet({files}, filename = true)")
+    if added:
+        con.executemany(f"INSERT INTO {PARTITIONS_TABLE} VALUES (?, ?, ?, ?)",
+                        [[m.key, m.raw_file, m.raw_sha256, m.file.get("notice_id")] for m in added])
+    return out
