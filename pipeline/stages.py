@@ -116,10 +116,24 @@ def docx_file_to_extracted(data: bytes, file: str) -> Extracted:
 
 
 def _sheet_meta(grids: list[Grid]) -> dict | None:
-    """A workbook's metadata: what its first sheet prints above the table (title, 附件 label, issuer in the title)."""
+    """A workbook's metadata: what its first sheet prints above the table (title, 附件 label, issuer in the title).
+
+    A workbook of several sheets titles each with the workbook's title and the sheet's own part
+    (…指导目录（行政检查类）, …指导目录（行政许可类）): the title they share is the workbook's.
+    """
+    from os.path import commonprefix
+
     from pipeline.meta.document import blocks_to_document_meta, sheet_title_lines
 
-    return blocks_to_document_meta(sheet_title_lines(grids[0])) if grids else None
+    if not grids:
+        return None
+    meta = blocks_to_document_meta(sheet_title_lines(grids[0]))
+    titles = [blocks_to_document_meta(sheet_title_lines(g))["title"] for g in grids[1:]]
+    if meta.get("title") and titles and all(titles):
+        shared = commonprefix([meta["title"], *titles]).rstrip("（(〔[【—－-·：: ")
+        if len(shared) >= 4 and shared != meta["title"]:
+            meta["title"] = shared
+    return meta
 
 
 def xlsx_file_to_extracted(data: bytes, file: str) -> Extracted:

@@ -13,7 +13,7 @@ from pipeline.warehouse.gate import validate_warehouse
 from pipeline.serve.query import connect_readonly
 from pipeline.report.data_docs import build_data_docs
 from pipeline.report.findings import warehouse_to_findings
-from pipeline.report.pages import findings_page, index_page
+from pipeline.report.pages import findings_page, index_page, withheld_section
 
 
 def raw_linker(raw_dir: Path, out_dir: Path):
@@ -33,6 +33,15 @@ def _build_info(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         return {}
 
 
+def _dicts(con, sql: str) -> list[dict]:
+    try:
+        cur = con.execute(sql)
+    except duckdb.Error:
+        return []  # a warehouse older than these tables: nothing to show
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
 def write_report(warehouse: Path, out_dir: Path, raw_dir: Path = RAW_DIR) -> Path:
     """Validate the warehouse, build Data Docs into out_dir/data_docs, write the findings and entry pages.
 
@@ -44,6 +53,12 @@ def write_report(warehouse: Path, out_dir: Path, raw_dir: Path = RAW_DIR) -> Pat
     try:
         findings = warehouse_to_findings(con)
         build_info = _build_info(con)
+        withheld = withheld_section(
+            _dicts(con, "SELECT notice_id, version, raw_file, status_reason FROM notices WHERE status = 'quarantined' "
+                        "ORDER BY notice_id, version"),
+            _dicts(con, "SELECT * FROM quarantine_rows ORDER BY notice_id, suite, expectation, row_key"),
+            _dicts(con, "SELECT raw_file, stage, reason FROM raw_files WHERE status = 'failed' ORDER BY raw_file"),
+            raw_linker(raw_dir, out_dir))
     finally:
         con.close()
     validation = validate_warehouse(warehouse, complete=True, run_name="report")
@@ -52,6 +67,6 @@ def write_report(warehouse: Path, out_dir: Path, raw_dir: Path = RAW_DIR) -> Pat
         docs_index, suite_pages = build_data_docs(validation, out_dir / "data_docs", out_dir)
     (out_dir / "findings.html").write_text(findings_page(findings, raw_linker(raw_dir, out_dir)), encoding="utf-8")
     index = out_dir / "index.html"
-    index.write_text(index_page(validation.gate, findings, suite_pages, docs_index, build_info, str(warehouse)),
-                     encoding="utf-8")
+    index.write_text(index_page(validation.gate, findings, suite_pages, docs_index, build_info, str(warehouse),
+                                withheld), encoding="utf-8")
     return index

@@ -142,8 +142,35 @@ def gate_table(gate: GateResult, suite_pages: dict[str, str]) -> str:
             f"<th>failed warnings</th></tr>{''.join(rows)}</table>")
 
 
+def withheld_section(quarantined: list[dict], rows: list[dict], failed: list[dict], raw_href: RawHref) -> str:
+    """Render what the gate withheld (each quarantined notice version with its offending rows) and the files that
+    could not be read, each with its stage and reason."""
+    by_notice: dict[tuple, list[dict]] = {}
+    for r in rows:
+        by_notice.setdefault((r["notice_id"], r["raw_file"]), []).append(r)
+    parts = [f'<h2 id="quarantined">Quarantined notices ({len(quarantined)})</h2>']
+    if not quarantined:
+        parts.append("<p>None: every notice version that changed passed its expectations.</p>")
+    for q in quarantined:
+        offending = by_notice.get((q["notice_id"], q["raw_file"]), [])
+        trs = "".join(f"<tr><td>{_e(r['suite'])}</td><td>{_e(r['expectation'])}</td><td>{_e(r['row_key'])}</td>"
+                      f"<td>{_e(r['detail'])}</td><td>{_e(r['why'])}</td></tr>" for r in offending)
+        parts.append(
+            f'<section class="quarantined"><h3 class="notice">{_e(q["notice_id"])} version {_e(q["version"])} '
+            f'(<a href="{_e(raw_href(q["raw_file"]))}">{_e(q["raw_file"])}</a>)</h3>'
+            f"<p>{_e(q['status_reason'])}</p>"
+            f"<table><tr><th>suite</th><th>expectation</th><th>offending row</th><th>values</th><th>why</th></tr>"
+            f"{trs}</table></section>")
+    parts.append(f'<h2 id="failed-files">Files that could not be read ({len(failed)})</h2>')
+    if failed:
+        parts.append("<table><tr><th>file</th><th>stage</th><th>reason</th></tr>" + "".join(
+            f'<tr><td><a href="{_e(raw_href(f["raw_file"]))}">{_e(f["raw_file"])}</a></td><td>{_e(f["stage"])}</td>'
+            f"<td>{_e(f['reason'])}</td></tr>" for f in failed) + "</table>")
+    return "".join(parts)
+
+
 def index_page(gate: GateResult, findings: list[Finding], suite_pages: dict[str, str], docs_index: str,
-               build_info: dict[str, str], warehouse: str) -> str:
+               build_info: dict[str, str], warehouse: str, withheld: str = "") -> str:
     """Render the entry page: gate verdict per suite, failures, counts per rule and links onward."""
     status = "passed" if gate.passed else "FAILED"
     failed = "".join(f'<li class="critical">{_e(x)}</li>' for x in gate.failures)
@@ -160,6 +187,7 @@ def index_page(gate: GateResult, findings: list[Finding], suite_pages: dict[str,
         "from publishing, a failed warning is reported.</p>"
         + (f'<ul id="failed-expectations">{failed}</ul>' if failed else "")
         + gate_table(gate, suite_pages)
+        + withheld
         + f'<h2>Findings per rule</h2>{counts_table(findings, "findings.html")}'
     )
     return page("policy-tables QA report", body)
