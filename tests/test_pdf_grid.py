@@ -224,6 +224,21 @@ def test_merged_cell_broken_between_its_rows_is_not_a_row_tail(pagesize, widths,
     assert len([w for w in grid.warnings if "continues the row" in w]) == len(out.split_rows)
 
 
+# Regression: portrait prints, header printed once, where a row ends at the page bottom with every text of it one
+# character short of its cell's edge (kinsoku-like), so the next page's first row was taken for its tail and
+# two population rows became one. A text that runs on over the break also fills its cell down to the page end.
+@pytest.mark.parametrize("height", [616, 623, 630, 637, 644])
+def test_row_ending_at_a_page_bottom_is_not_merged_with_the_next_pages_first_row(height, spec_2025, grid_2025):
+    out = render_pdf(spec_2025, PdfLayout(pagesize=(595, height), col_widths=(45, 25, 45, 90, 100, 120, 70),
+                                          repeat_header=False))
+    assert out.header_pages == 1 and out.split_rows  # header once, and rows really broken across pages
+    grid = pdf_to_grids(out.data)[0]
+    assert grid.n_rows == 53
+    assert values(grid) == values(grid_2025, first_row=1)
+    assert origins(grid) == origins(grid_2025, first_row=1)
+    assert len([w for w in grid.warnings if "continues the row" in w]) == len(out.split_rows)
+
+
 def test_tables_on_consecutive_pages_are_stitched_unless_text_stands_between(spec_2025):
     small = spec_head(spec_2025, 3)
     one = render_pdf(small, PdfLayout(title="附件1")).data

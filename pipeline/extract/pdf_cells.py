@@ -8,8 +8,12 @@ Misaligned borders. A column whose cell borders don't line up with the others' (
 is ruled 主审/容缺/容缺/主审 at other heights than the four material rows beside it) would, taken at face value,
 cut every row in two. The rule: two boxes *interleave* when each has a border strictly inside the other
 (``X.top < Y.top < X.bottom < Y.bottom``), which no merge produces; of the two borders inside, the one ruled in
-fewer columns is dropped. A box with a dropped border no longer fits the rows: its columns become one one-row
-cell per row it touches, and its chars land in the row whose band holds their middle. Ties keep both borders.
+fewer columns is dropped (ties keep both). A box with a dropped border no longer fits the rows. Such boxes of
+one column that follow each other from one kept rule to another are read by geometry: when they are as many as
+the rows in that stretch, they are those rows' cells in order, each taking the chars whose middle it holds (a
+label centred in an out-of-step box may straddle a row border: d05 p.14's third 材料类型 sits 0.2pt above the
+border of material 3); otherwise the stretch becomes one one-row cell per row, and every char lands in the row
+whose band holds its middle. Page numbers and file names play no part.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class PageCell:
     locator: str
     lines: list[str] = field(default_factory=list)
     ends_full: bool = False  # the last line reaches the right edge: the text may wrap on (onto the next page)
+    ends_low: bool = False  # the cell touches the table's bottom and its last line is as low as any there
 
     @property
     def text(self) -> str:
@@ -194,12 +199,16 @@ def cells_to_page_table(boxes: list[tuple], chars: list[dict], page: int, index:
         r = bisect_right(ys, mid) - 1
         if 0 <= r < n_rows and 0 <= c < n_cols:
             members.setdefault(pos[r][c], []).append(ch)
-    fill_cells(cells, members, s)
+    fill_cells(cells, members, n_rows, s)
     return PageTable(page, (xs[0], ys[0], xs[-1], ys[-1]), xs, cells, pos, warnings)
 
 
-def fill_cells(cells: list[PageCell], members: dict[int, list[dict]], s: TableSettings) -> None:
-    """Set each cell's text lines, and whether its last line ran to the cell's right edge."""
+def fill_cells(cells: list[PageCell], members: dict[int, list[dict]], n_rows: int, s: TableSettings) -> None:
+    """Set each cell's text lines, whether its last line ran to the cell's right edge, and to the table's bottom.
+
+    A text that goes on over a page break fills its cell to the right (the line wrapped) and to the bottom (the
+    page ran out): a cell of the last row whose last line sits higher than the lowest last line there ended.
+    """
     pad = float("inf")  # the cells' right padding: the least room any line leaves at its cell's right edge
     last: dict[int, Line] = {}
     for i, group in members.items():
@@ -207,5 +216,7 @@ def fill_cells(cells: list[PageCell], members: dict[int, list[dict]], s: TableSe
         cells[i].lines = [line.text for line in lines]
         last[i] = lines[-1]
         pad = min(pad, cells[i].bbox[2] - max(line.x1 for line in lines))
+    floor = max((line.bottom for i, line in last.items() if cells[i].r1 == n_rows), default=0.0)
     for i, line in last.items():
         cells[i].ends_full = cells[i].bbox[2] - max(pad, 0.0) - line.x1 <= s.wrap_slack * line.size
+        cells[i].ends_low = cells[i].r1 == n_rows and floor - line.bottom <= s.fill_slack * line.size

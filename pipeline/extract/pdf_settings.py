@@ -18,6 +18,7 @@ class TableSettings:
     space_gap: float = 0.25  # a gap this × size wider than the line's letter spacing is a real space
     space_evidence_chars: int = 3  # context on each side of a wrap matched against in-line spaces; 0 = off
     wrap_slack: float = 2.0  # a last line this many × size short of the cell's edge still wrapped (kinsoku)
+    fill_slack: float = 0.6  # a last line this × size above the lowest one of the last row still filled the page
     max_header_rows: int = 3  # rows compared with the first page's header when dropping repeats
     column_tolerance: float = 3.0  # a continuing table's column widths may differ by this much
     min_cols: int = 2  # a framed box with fewer columns is not a table
@@ -31,7 +32,7 @@ class TableSettings:
 
     def __post_init__(self) -> None:
         for name in ("snap_tolerance", "join_tolerance", "intersection_tolerance", "edge_min_length", "wrap_slack",
-                     "line_tolerance", "space_gap", "column_tolerance", "caption_max_gap", "line_gap"):
+                     "fill_slack", "line_tolerance", "space_gap", "column_tolerance", "caption_max_gap", "line_gap"):
             if getattr(self, name) < 0:
                 raise ValueError(f"TableSettings.{name} must be >= 0, got {getattr(self, name)!r}")
         for name in ("max_cid_ratio", "max_spaced_han_ratio"):

@@ -20,10 +20,12 @@ What a print of a long table looks like, and what stitching undoes:
 - a row that breaks across pages leaves its tail at the top of the next page: the tail is merged into the row
   it continues, each cell's text joined like a wrapped line. Nothing marks a tail, so it is told from a new row
   by where the text above stopped: a tail's every text continues a one-row cell of the previous page's last
-  row whose last line runs to the cell's right edge (the text wrapped over the break). A new row's texts
-  follow cells whose text ended (short last lines) or merged cells. Limits: a new row whose every text happens
-  to follow full last lines is merged by mistake; a tail under a line cut short (a long Latin token moved
-  whole to the next line) is kept as a row of its own. tests/test_pdf_grid.py proves the layouts handled.
+  row whose last line runs to the cell's right edge (the line wrapped) and sits as low as the lowest last line
+  of that row (the page ran out under it). A new row's texts follow cells whose text ended: a short last line,
+  or a last line higher than the row's lowest one (a cell of few lines in a row that a taller cell set the
+  height of). Limits: a new row whose every text follows last lines full to the right and bottom is merged by
+  mistake; a tail under a line cut short (a long Latin token moved whole to the next line) is kept as a row of
+  its own. tests/test_pdf_grid.py proves the layouts handled, whether the header repeats or not.
 A cell joined across pages keeps the page and bbox of its first part; its locator lists every part that
 carried text (``"page 2 table 1 row 8 col 5; page 3 table 1 row 2 col 5"``). A covered position carries its
 origin's text-less copy: ``text=None``, origin's coordinates, page, bbox, locator.
@@ -161,14 +163,14 @@ class Stitcher:
         """Tell whether the first body row of ``t`` is the tail of the previous page's last row.
 
         Every text at the top (re-printed merged cells aside) must continue a one-row cell of that row whose last
-        line ran to the cell's edge (the text wrapped over the break). A top row without any text is a tail when
+        line ran to the cell's right edge and as low as any line of that row (the text wrapped over the break). A top row without any text is a tail when
         a one-row cell above holds text (it ended right at the break).
         """
         last = len(self.pos) - 1
         texts = [(i, k) for i, k in joinable.items() if t.cells[i].text and i not in again]
         if texts:
             return all(t.cells[i].r1 == body + 1 and self.cells[k].r0 == last and self.cells[k].parts[-1].ends_full
-                       for i, k in texts)
+                       and self.cells[k].parts[-1].ends_low for i, k in texts)
         return any(t.cells[i].r1 == body + 1 and self.cells[k].r0 == last and self.cells[k].text
                    for i, k in joinable.items() if i not in again)
 
