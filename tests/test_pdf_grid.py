@@ -145,6 +145,33 @@ def test_chars_to_lines_keeps_a_wide_gap_as_one_space_and_orders_lines():
     assert [ln.text for ln in chars_to_lines(tight)] == ["厦门市财政局"]
 
 
+def _glyphs(text: str, x: float, baseline: float, size: float = 9.0, drop: float = 0.0, advance: float | None = None,
+            page_height: float = 500.0) -> list[dict]:
+    """Chars with a matrix, as pdfplumber gives them; ``drop`` shifts the font box down (bogus font metrics)."""
+    out = []
+    for ch in text:
+        top = baseline - 0.8 * size + drop
+        out.append({"text": ch, "x0": x, "x1": x + size, "top": top, "bottom": top + size, "size": size,
+                    "y1": page_height - top, "matrix": (1, 0, 0, 1, x, page_height - baseline), "upright": True})
+        x += advance if advance is not None else size
+    return out
+
+
+def test_chars_to_lines_places_glyphs_by_baseline_not_by_their_font_box():
+    # d05: punctuation in a second font has boxes 0.7 em below the line it prints on, on the next line's band
+    line1 = _glyphs("政府核准", 10, 100) + _glyphs("》(", 46, 100, drop=6.3) + _glyphs("按最", 64, 100)
+    line2 = _glyphs("新版本执行", 10, 111.7)
+    lines = chars_to_lines(list(reversed(line2 + line1)))
+    assert [ln.text for ln in lines] == ["政府核准》(按最", "新版本执行"]
+    assert lines[0].bottom < lines[1].top + 1  # the shifted boxes don't stretch the first line over the second
+
+
+def test_justified_glyphs_spread_out_are_not_spaces_but_a_wider_gap_is():
+    assert chars_to_lines(_glyphs("企业投资项", 10, 100, advance=11.5))[0].text == "企业投资项"
+    spread = _glyphs("企业投资", 10, 100, advance=11.5) + _glyphs("项目", 10 + 4 * 11.5 + 6, 100, advance=11.5)
+    assert chars_to_lines(spread)[0].text == "企业投资 项目"
+
+
 def test_lines_to_text_joins_wraps_without_inventing_spaces():
     assert lines_to_text(["参照《居家养老上门服务基本规范》(GB/T43153-", "2023)执行"]) == "参照《居家养老上门服务基本规范》(GB/T43153-2023)执行"
     assert lines_to_text(["于2012", "年印发"]) == "于2012年印发"
@@ -179,7 +206,35 @@ def test_settings_are_validated_and_frozen():
         TableSettings(max_cid_ratio=1.5)
     with pytest.raises(dataclasses.FrozenInstanceError):
         TableSettings().snap_tolerance = 1  # type: ignore[misc]
+    with pytest.raises(ValueError, match="note_pattern"):
+        TableSettings(note_pattern="(注")
+    with pytest.raises(ValueError, match="title_ratio"):
+        TableSettings(title_ratio=0.5)
     assert TableSettings().finder()["vertical_strategy"] == "lines"
+
+
+def test_column_ruled_out_of_step_with_the_rows_gives_its_cells_to_the_rows_in_order():
+    from pipeline.extract.pdf_cells import cells_to_page_table
+
+    # col 1 and 2 ruled into rows at 0-30-60-90; col 3 ruled 0-20-50-90 (three cells, out of step)
+    boxes = [(0, y0, w0 + 50, y1) for w0 in (0, 50) for y0, y1 in ((0, 30), (30, 60), (60, 90))]
+    boxes += [(100, 0, 150, 20), (100, 20, 150, 50), (100, 50, 150, 90)]
+    chars = (_chars("甲", x=110, top=6) + _chars("乙", x=110, top=21)  # 乙 in the band of row 1, in the box of row 2
+             + _chars("丙", x=110, top=66) + _chars("一", x=10, top=10) + _chars("二", x=10, top=40))
+    t = cells_to_page_table(boxes, chars, 1, 1)
+    assert t.n_rows == 3
+    assert [t.cells[t.pos[r][2]].lines for r in range(3)] == [["甲"], ["乙"], ["丙"]]
+    assert [t.cells[t.pos[r][0]].lines for r in range(2)] == [["一"], ["二"]]
+    assert any("col 3 is ruled at other heights" in w for w in t.warnings)
+
+
+def test_interleaved_merges_ruled_in_as_many_columns_keep_every_row():
+    from pipeline.extract.pdf_cells import cells_to_page_table
+
+    # col 1 merges rows 1-2 and 3-4, col 2 merges rows 2-3: each border is ruled in one column, a tie
+    boxes = [(0, 0, 50, 20), (0, 20, 50, 40), (50, 0, 100, 10), (50, 10, 100, 30), (50, 30, 100, 40)]
+    t = cells_to_page_table(boxes, [], 1, 1)
+    assert t.n_rows == 4 and not any("ruled at other heights" in w for w in t.warnings)
 
 
 # --- layouts the real file doesn't show -----------------------------------------------------------
@@ -223,6 +278,21 @@ def test_merged_cell_broken_between_its_rows_is_not_a_row_tail(pagesize, widths,
     out = render_pdf(spec_2025, PdfLayout(pagesize=pagesize, col_widths=widths))
     grid = pdf_to_grids(out.data)[0]
     assert values(grid) == values(grid_2025, first_row=1)
+    assert len([w for w in grid.warnings if "continues the row" in w]) == len(out.split_rows)
+
+
+# Regression: portrait prints, header printed once, where a row ends at the page bottom with every text of it one
+# character short of its cell's edge (kinsoku-like), so the next page's first row was taken for its tail and
+# two population rows became one. A text that runs on over the break also fills its cell down to the page end.
+@pytest.mark.parametrize("height", [616, 623, 630, 637, 644])
+def test_row_ending_at_a_page_bottom_is_not_merged_with_the_next_pages_first_row(height, spec_2025, grid_2025):
+    out = render_pdf(spec_2025, PdfLayout(pagesize=(595, height), col_widths=(45, 25, 45, 90, 100, 120, 70),
+                                          repeat_header=False))
+    assert out.header_pages == 1 and out.split_rows  # header once, and rows really broken across pages
+    grid = pdf_to_grids(out.data)[0]
+    assert grid.n_rows == 53
+    assert values(grid) == values(grid_2025, first_row=1)
+    assert origins(grid) == origins(grid_2025, first_row=1)
     assert len([w for w in grid.warnings if "continues the row" in w]) == len(out.split_rows)
 
 

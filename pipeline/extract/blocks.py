@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-import statistics
 from collections import Counter
 from dataclasses import dataclass
 
@@ -129,10 +128,14 @@ class _Line:
 
 
 def _page_lines(page, number: int) -> list[_Line]:
+    """Read a page's text lines as the page shows them (glyphs placed by baseline, see ``pdf_text``)."""
+    from pipeline.extract.pdf_text import chars_to_lines
+
     out = []
-    for i, ln in enumerate(page.extract_text_lines(strip=True, return_chars=True), start=1):
-        sizes = [c["size"] for c in ln["chars"] if not c["text"].isspace()] or [0.0]
-        out.append(_Line(number, i, ln["text"], ln["x0"], ln["x1"], ln["top"], ln["bottom"], statistics.median(sizes)))
+    for ln in chars_to_lines(page.chars):
+        text = ln.text.strip()
+        if text:
+            out.append(_Line(number, len(out) + 1, text, ln.x0, ln.x1, ln.top, ln.bottom, ln.size))
     return out
 
 
