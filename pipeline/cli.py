@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from pipeline.config import DEFAULT_FORMAT_PREFERENCE, RAW_DIR, STAGING_DIR, SUPPORTED_FORMATS, WAREHOUSE_FILE
 from pipeline.errors import PipelineError
@@ -16,20 +17,16 @@ console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _progress(stage: str, message: str) -> None:
-    console.print(f"[bold cyan]{stage:>9}[/] {message}")
-
-
 def _fail(what: str, exc: BaseException) -> None:
     """Print one line naming what failed and why, with a hint; never a traceback."""
     if isinstance(exc, PipelineError):
-        err.print(f"[red]{what} failed:[/] {exc}")
+        err.print(f"[red]{what} failed:[/] {escape(str(exc))}")
     elif isinstance(exc, OSError):
         where = f" ({exc.filename})" if exc.filename else ""
-        err.print(f"[red]{what} failed:[/] {exc.strerror or exc}{where} (hint: check free disk space and that the "
+        err.print(f"[red]{what} failed:[/] {escape(str(exc.strerror or exc))}{escape(where)} (hint: check free disk space and that the "
                   "warehouse, staging and history folders are writable)")
     else:
-        err.print(f"[red]{what} failed:[/] unexpected {type(exc).__name__}: {exc} (hint: this is a bug; "
+        err.print(f"[red]{what} failed:[/] unexpected {type(exc).__name__}: {escape(str(exc))} (hint: this is a bug; "
                   "please report it with the command you ran)")
     err.print("the published warehouse was left as it was")
     raise typer.Exit(1)
@@ -91,7 +88,7 @@ def refresh(
     except (PipelineError, OSError) as exc:
         _fail("refresh", exc)
     for line in summary.lines():
-        console.print(line)
+        console.print(line, markup=False)  # published text carries brackets ([2013], 【发布单位】): never markup
     if summary.status == "unchanged":
         console.print("nothing changed")
     if strict and (summary.files_failed or summary.quarantined):
@@ -165,7 +162,7 @@ def report(
     try:
         index = write_report(warehouse, out)
     except (NoWarehouse, PipelineError) as exc:
-        err.print(f"[red]report failed:[/] {exc}")
+        err.print(f"[red]report failed:[/] {escape(str(exc))}")
         raise typer.Exit(1)
     console.print(f"wrote {index}")
 

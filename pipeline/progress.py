@@ -7,6 +7,8 @@ file only for files that failed, were quarantined or had no table (every file wi
 
 from __future__ import annotations
 
+from rich.markup import escape
+
 
 class Reporter:
     """Receives a refresh's progress; the base class ignores it."""
@@ -48,7 +50,7 @@ class ConsoleReporter(Reporter):
 
     def stage(self, name: str, message: str) -> None:
         if not self.quiet:
-            self._print(f"[bold cyan]{name:>9}[/] {message}")
+            self._print(f"[bold cyan]{name:>9}[/] {escape(message)}")
 
     def _print(self, text: str) -> None:
         (self._progress.console if self._progress is not None else self.console).print(text)
@@ -66,7 +68,7 @@ class ConsoleReporter(Reporter):
 
     def advance(self, line: str | None = None, important: bool = False) -> None:
         if line and not self.quiet and (important or self.verbose):
-            self._print(line)
+            self._print(escape(line))
         if self._progress is not None:
             task = self._progress.tasks[0]
             elapsed = task.elapsed or 0.0

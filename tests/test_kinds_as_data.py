@@ -101,7 +101,7 @@ def test_the_new_table_has_its_dictionary_entry_comments_and_default_expectation
     text = (tmp_path / "dict.md").read_text(encoding="utf-8")
     assert "## `fee_standards`" in text and "one row per data row of a fee_list table" in text
     assert "| `fee_item` | VARCHAR | yes | 收费项目 as published (whitespace-normalized). |" in text
-    assert query(wh, "SELECT comment FROM duckdb_tables() WHERE table_name = 'fee_standards'") == [
+    assert query(wh, "SELECT comment FROM duckdb_tables() WHERE table_name = 'fee_standards' AND schema_name = 'main'") == [
         ("one row per data row of a fee_list table (profile in table_profiles.toml)",)]
     from pipeline.warehouse.expectations import kind_suites
 

@@ -38,12 +38,13 @@ def unmatched_columns(table: LogicalTable, fields: dict[str, int]) -> list[int]:
 
 
 def _number(text: str) -> tuple[float | None, str]:
+    """The first number of a text, and what follows its last number (a unit: 元/人·次); 800—1200 reads 800."""
     folded = unicodedata.normalize("NFKC", text)
-    m = _NUMBER.search(folded)
-    if m is None:
+    numbers = list(_NUMBER.finditer(folded))
+    if not numbers:
         return None, ""
     try:
-        return float(m.group().replace(",", "")), folded[m.end():].strip(" ：:;；，,。")
+        return float(numbers[0].group().replace(",", "")), folded[numbers[-1].end():].strip(" ：:;；，,。")
     except ValueError:
         return None, ""
 
