@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from pipeline.config import DEFAULT_FORMAT_PREFERENCE, RAW_DIR, STAGING_DIR, SUPPORTED_FORMATS, WAREHOUSE_FILE
+from pipeline.config import (DEFAULT_FORMAT_PREFERENCE, RAW_DIR, REVIEWS_DIR, STAGING_DIR, SUPPORTED_FORMATS,
+                             WAREHOUSE_FILE)
 from pipeline.errors import PipelineError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="policy-tables: notices into a DuckDB warehouse.")
@@ -39,6 +40,7 @@ def refresh(
     staging: Path = typer.Option(STAGING_DIR, "--staging", help="Folder for partitions and other rebuildable files."),
     history: Optional[Path] = typer.Option(None, "--history", help="Append-only history store (default: history/ "
                                            "beside the raw folder)."),
+    reviews: Path = typer.Option(REVIEWS_DIR, "--reviews", help="Folder of QA decision files (reviews/*.csv)."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when nothing changed."),
     source: list[str] = typer.Option([], "--source", help="Fetch this listing page or notice URL (repeatable) "
                                      "instead of the sources register."),
@@ -83,7 +85,8 @@ def refresh(
     try:
         fetched = None if offline else _fetch(raw, source, fetch_state, reporter)
         summary = run_refresh(raw, warehouse, staging_dir=staging, progress=reporter, force=force,
-                              preference=preference, fetched=fetched, history_dir=history, engine=engine,
+                              preference=preference, fetched=fetched, history_dir=history, reviews_dir=reviews,
+                              engine=engine,
                               workers=workers, wait=wait)
     except (PipelineError, OSError) as exc:
         _fail("refresh", exc)

@@ -43,7 +43,7 @@ class PartitionJob:
     notice_hint: str | None  # notice of the page an attachment belongs to, when known
     store_root: str
     jurisdiction_hint: str | None = None  # that page's jurisdiction (the attachment's units resolve in it)
-    options: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)  # max_file_mb (not part of the key: a cap only refuses)
 
 
 def _date_time(value) -> dt.datetime | None:
@@ -150,12 +150,18 @@ def build_partition(job: PartitionJob) -> Manifest:
     if job.notice_hint and not raw.notice_id:
         raw.notice_id, raw.notice_id_from = job.notice_hint, "parent"
         raw.jurisdiction = job.jurisdiction_hint
-    try:
-        data = read_input(inp)
-    except OSError as exc:
-        result = FileResult(raw=raw, status="failed", stage="read", reason=f"file {inp.raw_file}, stage read: {exc}")
+    cap = job.options.get("max_file_mb", 0)
+    if cap and inp.size > cap * 2**20:
+        result = FileResult(raw=raw, status="failed", stage="read", reason=(
+            f"file {inp.raw_file}, stage read: {inp.size / 2**20:,.0f} MB is over the {cap} MB a file may have "
+            "(max_file_mb in pipeline/data/limits.toml)"))
     else:
-        result = raw_file_to_result(raw, data)
+        try:
+            data = read_input(inp)
+        except OSError as exc:
+            result = FileResult(raw=raw, status="failed", stage="read", reason=f"file {inp.raw_file}, stage read: {exc}")
+        else:
+            result = raw_file_to_result(raw, data)
     if raw.notice_id is None:
         raw.notice_id = f"sha256:{raw.sha256[:16]}"
         raw.notice_id_from = "content_hash"

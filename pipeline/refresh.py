@@ -26,8 +26,9 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.config import DEFAULT_FORMAT_PREFERENCE, EXPECTATIONS_DIR, REVIEWS_DIR, STAGING_DIR
-from pipeline.engine.limits import Limits, load_limits
+from pipeline.engine.limits import Budget, load_budget
 from pipeline.errors import GateFailed, PipelineError
+from pipeline.flags.review import load_decisions
 from pipeline.ingest.history import History, default_history_dir
 from pipeline.ingest.rawstore import Inventory, RawInput, StatCache, take_inventory
 from pipeline.partition import PartitionJob, build_partition
@@ -99,14 +100,14 @@ def sweep_leftovers(warehouse: Path, staging: Path, history: History, progress: 
     history.sweep()
 
 
-def _partition_jobs(inputs: list[RawInput], code: str, store_root: Path,
-                    hints: dict[str, tuple[str, str | None]]) -> list[PartitionJob]:
+def _partition_jobs(inputs: list[RawInput], code: str, store_root: Path, hints: dict[str, tuple[str, str | None]],
+                    budget: Budget) -> list[PartitionJob]:
     """One job per input; an attachment's hint is its page's (notice_id, jurisdiction), part of its key."""
     jobs = []
     for i in inputs:
         notice, where = hints.get(i.raw_file, (None, None))
         key = partition_key(code, i.raw_file, i.sha256, i.provenance, f"{notice}|{where}" if notice else None)
-        jobs.append(PartitionJob(key, i, notice, str(store_root), where))
+        jobs.append(PartitionJob(key, i, notice, str(store_root), where, {"max_file_mb": budget.max_file_mb}))
     return jobs
 
 
@@ -125,7 +126,7 @@ def _failure_manifest(job: PartitionJob, store: PartitionStore, why: str, stage:
     return store.write(job.key, raw.path, raw.sha256, row, {"files": [row]}, {**TABLES, **EXTRACTED}, transient=True)
 
 
-def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: str, workers: int, limits: Limits,
+def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: str, workers: int, limits: Budget,
                     progress: Reporter, reports: list[str]) -> tuple[dict[str, Manifest], set[str]]:
     """Return a sound manifest for every job (and the keys reused), reading only files whose partition is missing
     or damaged."""
@@ -176,7 +177,7 @@ def refresh(
     engine: str = "local",
     workers: int | None = None,
     wait: float = 0.0,
-    limits: Limits | None = None,
+    limits: Budget | None = None,
 ) -> RefreshSummary:
     """Rebuild what changed in raw/ (or the code, suites, reviews) and publish it; see the module docstring."""
     progress = progress or Reporter()
@@ -185,16 +186,17 @@ def refresh(
     with refresh_lock(warehouse, wait):
         return _refresh(Path(raw_dir), warehouse, staging, progress, now or now_utc(), force, reviews_dir, preference,
                         fetched or [], History(history_dir or default_history_dir(Path(raw_dir))), expectations_dir,
-                        engine, workers or os.cpu_count() or 1, limits or load_limits())
+                        engine, workers or os.cpu_count() or 1, limits or load_budget())
 
 
 def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, now: dt.datetime, force: bool,
              reviews_dir: Path, preference: tuple[str, ...], fetched: list[dict], history: History,
-             expectations_dir: Path, engine: str, workers: int, limits: Limits) -> RefreshSummary:
+             expectations_dir: Path, engine: str, workers: int, limits: Budget) -> RefreshSummary:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     run_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
     sweep_leftovers(warehouse, staging, history, progress)
+    load_decisions(reviews_dir)  # a broken review file is refused now, before any file is read
     history.append("fetches", [{"run_id": run_id, **f} for f in fetched])
     inventory = take_inventory(raw_dir, history, now, StatCache(staging / "raw-stat.json"))
     reports = [*inventory.skipped, *inventory.problems, *inventory.changed_in_place]
@@ -271,7 +273,7 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
     return summary
 
 
-def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: str, workers: int, limits: Limits,
+def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: str, workers: int, limits: Budget,
                 progress: Reporter, reports: list[str]) -> tuple[list[Manifest], set[str]]:
     """Read partitions in two phases: pages and unlinked files first, then attachments under their page's notice."""
     by_url = {}
@@ -284,7 +286,7 @@ def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: 
             linked.append(i)
         else:
             first.append(i)
-    jobs = _partition_jobs(first, code, store.root, {})
+    jobs = _partition_jobs(first, code, store.root, {}, limits)
     got, reused = read_partitions(jobs, store, engine=engine, workers=workers, limits=limits, progress=progress,
                                   reports=reports)
     for job in jobs:
@@ -293,7 +295,7 @@ def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: 
         if url and m.file.get("role") == "page" and m.file.get("status") != "failed":
             by_url[url] = (m.file.get("notice_id"), m.file.get("jurisdiction_code"))
     hints = {i.raw_file: by_url[i.provenance["parent_url"]] for i in linked if i.provenance.get("parent_url") in by_url}
-    jobs2 = _partition_jobs(linked, code, store.root, hints)
+    jobs2 = _partition_jobs(linked, code, store.root, hints, limits)
     got2, reused2 = read_partitions(jobs2, store, engine=engine, workers=workers, limits=limits, progress=progress,
                                     reports=reports)
     return [got[j.key] for j in jobs] + [got2[j.key] for j in jobs2], reused | reused2

@@ -19,11 +19,11 @@ import signal
 import time
 from typing import Callable, Iterable, Iterator
 
-from pipeline.engine.limits import Limits
+from pipeline.engine.limits import Budget
 from pipeline.engine.local import Outcome, _apply_limits, _run_one
 
 
-def run_isolated(job, fn: Callable, limits: Limits) -> tuple[str, object, float]:
+def run_isolated(job, fn: Callable, limits: Budget) -> tuple[str, object, float]:
     """Run one job in a forked child under the budget; return (kind, value or reason, seconds).
 
     os.fork, not multiprocessing: dask worker processes are daemonic and may not start multiprocessing children.
@@ -81,7 +81,7 @@ def _client(workers: int):
     return Client(cluster), cluster
 
 
-def map_dask(fn: Callable, jobs: Iterable, *, workers: int, limits: Limits) -> Iterator[Outcome]:
+def map_dask(fn: Callable, jobs: Iterable, *, workers: int, limits: Budget) -> Iterator[Outcome]:
     """Yield one Outcome per job as the cluster finishes them."""
     from dask.distributed import as_completed
 

@@ -1,4 +1,4 @@
-"""The per-file budgets as one validated settings object, read from pipeline/data/limits.toml."""
+"""The per-file budget (memory, time, size) as one validated settings object, from pipeline/data/limits.toml [file]."""
 
 from __future__ import annotations
 
@@ -11,29 +11,27 @@ from pipeline.config import data_path
 
 
 @dataclass(frozen=True)
-class Limits:
-    """Memory and time one file may take, and how big a table may grow."""
+class Budget:
+    """Memory and time one file's worker may take, and the largest file read at all (0 = no limit)."""
 
     memory_mb: int = 4096
     seconds: float = 300.0
-    max_cells: int = 2_000_000
-    max_span: int = 1000
+    max_file_mb: int = 256
 
     def __post_init__(self) -> None:
-        for name in ("memory_mb", "seconds", "max_cells", "max_span"):
+        for name in ("memory_mb", "seconds", "max_file_mb"):
             if getattr(self, name) < 0:
-                raise ValueError(f"limits.toml: {name} must be >= 0 (0 = no limit), got {getattr(self, name)!r}")
+                raise ValueError(f"limits.toml [file]: {name} must be >= 0 (0 = no limit), got {getattr(self, name)!r}")
 
 
-def load_limits(path: Path | None = None) -> Limits:
-    """Read the budgets (a missing key keeps its default)."""
+def load_budget(path: Path | None = None) -> Budget:
+    """Read the per-file budget (a missing key keeps its default)."""
     return _load(str(path or data_path("limits.toml")))
 
 
 @lru_cache(maxsize=4)
-def _load(path: str) -> Limits:
+def _load(path: str) -> Budget:
     with open(path, "rb") as fh:
-        doc = tomllib.load(fh)
-    f, g = doc.get("file", {}), doc.get("grid", {})
-    return Limits(memory_mb=int(f.get("memory_mb", 4096)), seconds=float(f.get("seconds", 300)),
-                  max_cells=int(g.get("max_cells", 2_000_000)), max_span=int(g.get("max_span", 1000)))
+        f = tomllib.load(fh).get("file", {})
+    return Budget(memory_mb=int(f.get("memory_mb", 4096)), seconds=float(f.get("seconds", 300)),
+                  max_file_mb=int(f.get("max_file_mb", 256)))

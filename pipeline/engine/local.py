@@ -18,7 +18,7 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterable, Iterator
 
-from pipeline.engine.limits import Limits
+from pipeline.engine.limits import Budget
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Outcome:
     seconds: float = 0.0
 
 
-def _apply_limits(limits: Limits) -> None:
+def _apply_limits(limits: Budget) -> None:
     if limits.memory_mb:
         cap = limits.memory_mb * 1024 * 1024
         try:
@@ -41,7 +41,7 @@ def _apply_limits(limits: Limits) -> None:
             pass  # a platform without RLIMIT_AS: the time budget still holds
 
 
-def _run_one(fn: Callable, job, limits: Limits) -> tuple[str, Any]:
+def _run_one(fn: Callable, job, limits: Budget) -> tuple[str, Any]:
     try:
         return "ok", fn(job)
     except MemoryError:
@@ -53,7 +53,7 @@ def _run_one(fn: Callable, job, limits: Limits) -> tuple[str, Any]:
         return "fail", f"unexpected {type(exc).__name__}: {exc} [{tb.strip().splitlines()[-3] if tb else ''}]"
 
 
-def _worker(conn: Connection, fn: Callable, limits: Limits) -> None:
+def _worker(conn: Connection, fn: Callable, limits: Budget) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     _apply_limits(limits)
     while True:
@@ -74,7 +74,7 @@ def _worker(conn: Connection, fn: Callable, limits: Limits) -> None:
 class _Slot:
     """One worker process and the job it is running."""
 
-    def __init__(self, ctx, fn: Callable, limits: Limits):
+    def __init__(self, ctx, fn: Callable, limits: Budget):
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker, args=(child, fn, limits), daemon=True)
         self.proc.start()
@@ -102,7 +102,7 @@ class _Slot:
             self.kill()
 
 
-def map_local(fn: Callable, jobs: Iterable, *, workers: int, limits: Limits) -> Iterator[Outcome]:
+def map_local(fn: Callable, jobs: Iterable, *, workers: int, limits: Budget) -> Iterator[Outcome]:
     """Yield one Outcome per job (in completion order), running ``fn`` in ``workers`` forked processes."""
     todo = list(jobs)
     if not todo:
@@ -128,7 +128,8 @@ def map_local(fn: Callable, jobs: Iterable, *, workers: int, limits: Limits) -> 
                     try:
                         kind, value = s.conn.recv()
                     except (EOFError, OSError):
-                        code = s.proc.exitcode if not s.proc.is_alive() else None
+                        s.proc.join(2)  # reap it, so its exit code (the signal that killed it) is known
+                        code = s.proc.exitcode
                         s.kill()
                         why = (f"the worker died (signal {-code})" if code is not None and code < 0
                                else "the worker died")

@@ -62,6 +62,26 @@ def join_wrapped(lines: list[str]) -> str:
 # --- HTML -------------------------------------------------------------------------------------------
 
 
+def child_xpaths(el: etree._Element, path: str) -> list[tuple[etree._Element, str]]:
+    """Each child with its XPath as lxml's getpath writes it (tag[n], the index left out for a tag's only child),
+    computed from the parent's path in one pass: getpath counts preceding siblings, quadratic on a long page."""
+    children = list(el)
+    totals = Counter(c.tag for c in children if isinstance(c.tag, str))
+    seen: Counter = Counter()
+    out = []
+    for c in children:
+        if not isinstance(c.tag, str):
+            out.append((c, ""))
+            continue
+        seen[c.tag] += 1
+        name = c.tag if ":" not in c.tag and "{" not in c.tag else None
+        if name is None:  # namespaced or odd tags: let lxml spell them
+            out.append((c, c.getroottree().getpath(c)))
+        else:
+            out.append((c, f"{path}/{name}" if totals[c.tag] == 1 else f"{path}/{name}[{seen[c.tag]}]"))
+    return out
+
+
 def html_to_blocks(root: etree._Element, hidden: frozenset = frozenset()) -> list[Block]:
     """Split a page (its ``<body>``) or a sub-tree into blocks at block elements and ``<br>``.
 
@@ -70,38 +90,37 @@ def html_to_blocks(root: etree._Element, hidden: frozenset = frozenset()) -> lis
     """
     if root.tag == "html" and (body := root.find("body")) is not None:
         root = body
-    tree = root.getroottree()
     blocks: list[Block] = []
     buf: list[str] = []
-    owner: list[etree._Element] = [root]
+    owner: list[str] = [root.getroottree().getpath(root)]
     lines_of: Counter[str] = Counter()
 
     def flush() -> None:
         text = clean_text("".join(buf))  # source line breaks inside CJK text vanish, as in element_text
         buf.clear()
         if text:
-            path = tree.getpath(owner[-1])
+            path = owner[-1]
             lines_of[path] += 1
             blocks.append(Block(text, path if lines_of[path] == 1 else f"{path}#line{lines_of[path]}"))
 
-    def walk(el: etree._Element) -> None:
+    def walk(el: etree._Element, path: str) -> None:
         if not isinstance(el.tag, str) or el.tag in _SKIP_TAGS or _HIDDEN.search(el.get("style", "")) or el in hidden:
             return
         block = el.tag in BLOCK_TAGS
         if block:
             flush()
-            owner.append(el)
+            owner.append(path)
         if el.text:
             buf.append(el.text)
-        for child in el:
-            walk(child)
+        for child, child_path in child_xpaths(el, path):
+            walk(child, child_path)
             if child.tail:
                 buf.append(child.tail)
         if block:
             flush()
             owner.pop()
 
-    walk(root)
+    walk(root, owner[0])
     flush()
     return _number_first_lines(blocks)
 

@@ -13,14 +13,14 @@ import io
 from lxml import etree
 
 from pipeline.errors import CorruptFile, EmptyInput
-from pipeline.extract.limits import check_zip
+from pipeline.extract.limits import DEFAULT_LIMITS, TooLarge, check_grid, check_zip
 from pipeline.model import Cell, Grid
 from pipeline.text import clean_text, normalize_line
 
 STAGE = "extract"
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W = f"{{{W}}}"
-MAX_SPAN = 1000  # clamp absurd gridSpan values (a damaged file must not allocate a huge grid)
+MAX_SPAN = DEFAULT_LIMITS.max_span  # clamp absurd gridSpan values (limits.toml)
 
 
 def _val(el: etree._Element | None, default: str | None = None) -> str | None:
@@ -101,23 +101,31 @@ def table_to_grid(tbl: etree._Element, table_index: int) -> Grid:
                     warnings.append(f"{where}: vMerge continues no cell of the same width above; read as a new cell")
                 placed.append({"row": r, "col": c, "colspan": span, "text": cell_text(tc), "locator": where})
                 k = len(placed) - 1
+            if len(owner) + span > DEFAULT_LIMITS.max_cells:
+                raise TooLarge(f"{tlabel}: its cells' spans cover more than {DEFAULT_LIMITS.max_cells:,} grid positions "
+                               f"(at {where}: gridSpan {span})", stage="extract")
             for dc in range(span):
                 owner[(r, c + dc)] = k
             c += span
     n_rows = len(rows)
     n_cols = max((col + 1 for _, col in owner), default=0)
+    check_grid(n_rows, n_cols, what=tlabel)
     grid: list[list[Cell]] = []
     for r in range(n_rows):
         out = []
+        padded: list[int] = []
         for c in range(n_cols):
             k = owner.get((r, c))
             if k is None:  # gridBefore/gridAfter or a short row: no cell drawn here
-                warnings.append(f"{tlabel} row {r + 1} col {c + 1}: no cell (short row); padded empty")
+                padded.append(c + 1)
                 out.append(Cell("", (r, c), f"{tlabel} row {r + 1} col {c + 1}"))
                 continue
             p = placed[k]
             origin = (p["row"], p["col"])
             out.append(Cell(p["text"] if origin == (r, c) else None, origin, p["locator"]))
+        if padded:
+            cols = f"col {padded[0]}" if len(padded) == 1 else f"cols {padded[0]}-{padded[-1]} ({len(padded)})"
+            warnings.append(f"{tlabel} row {r + 1} {cols}: no cell (short row); padded empty")
         grid.append(out)
     return Grid("docx", table_index, grid, tlabel, warnings, _caption(tbl))
 

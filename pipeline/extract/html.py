@@ -14,6 +14,7 @@ import lxml.html
 from lxml import etree
 
 from pipeline.errors import EmptyInput
+from pipeline.extract.limits import DEFAULT_LIMITS, TooLarge, check_grid
 from pipeline.model import Cell, Grid
 from pipeline.text import clean_text
 
@@ -21,7 +22,7 @@ from pipeline.text import clean_text
 BLOCK_TAGS = frozenset(
     "p div br li ul ol tr table h1 h2 h3 h4 h5 h6 dd dt dl blockquote pre section article header footer".split()
 )
-MAX_SPAN = 1000  # the HTML spec caps colspan at 1000 and rowspan at 65534; we clamp to the table anyway
+MAX_SPAN = DEFAULT_LIMITS.max_span  # the HTML spec caps colspan at 1000 and rowspan at 65534; limits.toml caps both
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _HIDDEN = re.compile(r"display\s*:\s*none", re.I)
 
@@ -148,6 +149,7 @@ def _place(
     n = len(rows)
     occupied: set[tuple[int, int]] = set()
     placed: list[_Placed] = []
+    area = 0  # grid positions the spans cover so far: capped before they are expanded
     for r, (tr_index, cells) in enumerate(rows):
         c = 0
         for ci, (td, text) in enumerate(cells):
@@ -166,6 +168,10 @@ def _place(
                 new = max(1, clamp_cols - c)
                 warnings.append(f"{where}: colspan={cs} runs past the table's {clamp_cols} columns; clamped to {new}")
                 cs = new
+            area += rs * cs
+            if area > DEFAULT_LIMITS.max_cells:
+                raise TooLarge(f"{tlabel}: its cells' spans cover more than {DEFAULT_LIMITS.max_cells:,} grid positions "
+                               f"(at {where}: rowspan {rs} × colspan {cs})", stage="extract")
             for dr in range(rs):
                 for dc in range(cs):
                     occupied.add((r + dr, c + dc))
@@ -200,6 +206,7 @@ def table_to_grid(table: etree._Element, table_index: int) -> Grid:
         placed, n = _place(rows, tlabel, width, warnings_again)
         warnings.extend(w for w in warnings_again if "colspan" in w and "clamped to" in w)
     width = max((p.col + p.colspan for p in placed), default=0)
+    check_grid(n, width, what=tlabel)
     grid: list[list[Cell | None]] = [[None] * width for _ in range(n)]
     for p in placed:
         for dr in range(p.rowspan):

@@ -7,30 +7,47 @@ member's declared size (and checks the CRC), so the declared sizes bound what re
 from __future__ import annotations
 
 import io
+import tomllib
 import zipfile
 from dataclasses import dataclass
 
+from pipeline.config import data_path
 from pipeline.errors import PipelineError
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Caps for one file; the defaults fit every real notice seen and stop hostile files early."""
+    """Caps for one file (pipeline/data/limits.toml [grid] and [zip]); the defaults fit every real notice seen and
+    stop hostile files early."""
 
-    max_cells: int = 2_000_000  # used range of one sheet (rows × columns), before the grid is built
+    max_cells: int = 2_000_000  # grid positions of one table or sheet (rows × columns), before the grid is built
+    max_span: int = 1000  # largest rowspan/colspan/gridSpan honoured
     max_zip_uncompressed: int = 256 * 2**20  # all members of a DOCX/XLSX together
     max_zip_ratio: float = 200.0  # uncompressed/compressed of one member (deflate tops out near 1000)
     ratio_floor: int = 2**20  # members smaller than this are not ratio-checked (tiny parts compress oddly)
     max_zip_members: int = 20_000
 
 
-DEFAULT_LIMITS = Limits()
+def load_limits() -> Limits:
+    """Read the caps from limits.toml (a missing key keeps its default)."""
+    with open(data_path("limits.toml"), "rb") as fh:
+        doc = tomllib.load(fh)
+    g, z = doc.get("grid", {}), doc.get("zip", {})
+    d = Limits()
+    return Limits(max_cells=int(g.get("max_cells", d.max_cells)), max_span=int(g.get("max_span", d.max_span)),
+                  max_zip_uncompressed=int(z.get("max_uncompressed_mb", d.max_zip_uncompressed >> 20)) << 20,
+                  max_zip_ratio=float(z.get("max_ratio", d.max_zip_ratio)),
+                  ratio_floor=int(z.get("ratio_floor_kb", d.ratio_floor >> 10)) << 10,
+                  max_zip_members=int(z.get("max_members", d.max_zip_members)))
+
+
+DEFAULT_LIMITS = load_limits()
 
 
 class TooLarge(PipelineError):
     """The file exceeds a size cap (zip bomb, or a sheet too large to read safely)."""
 
-    hint = "check the file by hand; if it is genuine, raise the cap in pipeline.extract.limits.Limits"
+    hint = "check the file by hand; if it is genuine, raise the cap in pipeline/data/limits.toml"
 
 
 def check_zip(data: bytes, *, file: str | None = None, stage: str = "extract",
@@ -64,3 +81,11 @@ def check_cells(n_rows: int, n_cols: int, *, file: str | None, sheet: str, stage
     if n_rows * n_cols > limits.max_cells:
         raise TooLarge(f"sheet {sheet}: used range {n_rows:,} rows × {n_cols:,} columns exceeds "
                        f"{limits.max_cells:,} cells", file=file, stage=stage)
+
+
+def check_grid(n_rows: int, n_cols: int, *, what: str, file: str | None = None, stage: str = "extract",
+               limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse a table whose grid (spans expanded) would be larger than the cell cap, before it is built."""
+    if n_rows * n_cols > limits.max_cells:
+        raise TooLarge(f"{what}: {n_rows:,} rows × {n_cols:,} columns exceeds {limits.max_cells:,} grid positions",
+                       file=file, stage=stage)

@@ -44,16 +44,29 @@ def _check(row: dict, where: str) -> dict:
 
 
 def read_decisions(path: Path) -> list[dict]:
-    """Read one review CSV (columns DECISION_COLUMNS) into decision dicts, each with its file and line."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in DECISION_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ReviewFileError(f"columns {missing} missing", file=str(path), stage="review")
-        rows = []
-        for line_no, row in enumerate(reader, start=2):
-            row = {c: (row.get(c) or "") for c in DECISION_COLUMNS}
-            rows.append({**_check(row, f"{path.name} line {line_no}"), "review_file": path.name, "line_no": line_no})
+    """Read one review CSV (columns DECISION_COLUMNS) into decision dicts, each with its file and line.
+
+    A file that is not UTF-8, or that is not CSV a person wrote (a field of megabytes), is refused whole with a
+    one-line reason: a half-read review file would apply some decisions and silently drop others.
+    """
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in DECISION_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ReviewFileError(f"columns {missing} missing", file=str(path), stage="review")
+            rows = []
+            for line_no, row in enumerate(reader, start=2):
+                row = {c: (row.get(c) or "") for c in DECISION_COLUMNS}
+                rows.append({**_check(row, f"{path.name} line {line_no}"), "review_file": path.name, "line_no": line_no})
+    except UnicodeDecodeError as exc:
+        raise ReviewFileError(f"{path.name} is not UTF-8 text (byte {exc.start}: {exc.reason})", file=str(path),
+                              stage="review", hint="save the review file as UTF-8 (CSV UTF-8 in a spreadsheet program)") from None
+    except csv.Error as exc:
+        raise ReviewFileError(f"{path.name} is not readable CSV ({exc})", file=str(path), stage="review") from None
+    except OSError as exc:
+        raise ReviewFileError(f"{path.name} cannot be read ({exc.strerror or exc})", file=str(path),
+                              stage="review") from None
     return rows
 
 
@@ -150,27 +163,28 @@ def apply_to_citations(citations: list[dict], flags: list[dict]) -> list[dict]:
     return [by_id[c["citation_id"]] for c in citations]
 
 
-def canonical_values(provisions: list[dict], flags: list[dict], citations: list[dict] | None = None) -> list[dict]:
-    """Rebuild each reviewed provision cell with its accepted corrections spliced in: canonical_values rows.
+def canonical_values(provisions: list[dict], flags: list[dict], citations: list[dict] | None = None,
+                     records: dict[tuple[str, str], dict] | None = None) -> list[dict]:
+    """Rebuild each reviewed cell with its accepted corrections spliced in: canonical_values rows.
 
-    Flags on citations are carried to their provision's standard_text (their spans are spans of that cell).
-    A flag without a span replaces the whole value.
+    Provisions come first (flags on citations are carried to their provision's standard_text: their spans are
+    spans of that cell); ``records`` holds the rows of any other typed table a decision names — tasks, task units,
+    targets, a profile-defined table — by (table, record id). A flag without a span replaces the whole value.
     """
-    provisions_by_id = {p["provision_id"]: p for p in provisions}
+    by_key = {("service_provisions", p["provision_id"]): p for p in provisions}
+    by_key.update(records or {})
     citation_provision = {c["citation_id"]: c["provision_id"] for c in citations or []}
-    edits: dict[tuple[str, str], list[dict]] = {}
+    edits: dict[tuple[str, str, str], list[dict]] = {}
     for f in _applied(flags):
-        if f["record_table"] == "service_provisions":
-            key = (f["record_id"], f["column_name"])
-        elif f["record_table"] == "citations" and f["record_id"] in citation_provision:
-            key = (citation_provision[f["record_id"]], "standard_text")
+        if f["record_table"] == "citations" and f["record_id"] in citation_provision:
+            key = ("service_provisions", citation_provision[f["record_id"]], "standard_text")
         else:
-            continue
-        if key[0] in provisions_by_id:
+            key = (f["record_table"], f["record_id"], f["column_name"])
+        if key[:2] in by_key:
             edits.setdefault(key, []).append(f)
     rows = []
-    for (pid, column), fs in edits.items():
-        p = provisions_by_id[pid]
+    for (table, rid, column), fs in edits.items():
+        p = by_key[(table, rid)]
         published = "" if p.get(column) is None else str(p[column])
         text, used, floor = published, [], len(published) + 1
         whole = [f for f in fs if f.get("span_start") is None]
@@ -183,7 +197,7 @@ def canonical_values(provisions: list[dict], flags: list[dict], citations: list[
                     continue  # overlaps a correction already spliced, or no longer where it was found
                 text, floor = text[:a] + f["canonical_value"] + text[b:], a
                 used.append(f)
-        rows.append({"record_table": "service_provisions", "record_id": pid, "column_name": column,
+        rows.append({"record_table": table, "record_id": rid, "column_name": column,
                      "notice_id": p["notice_id"], "published_value": published, "canonical_value": text,
                      "flag_ids": sorted(f["flag_id"] for f in used), "raw_file": p["raw_file"],
                      "raw_sha256": p["raw_sha256"]})

@@ -61,8 +61,8 @@ class RawInput:
                       parent_url=prov.get("parent_url"))
         recorded = prov.get("sha256")
         if recorded and recorded != self.sha256:
-            raw.notice_id = None  # the bytes changed after their provenance was written: never trust its mapping
-            raw.role = None
+            # The bytes changed after their provenance was written: its mapping and dates are about other bytes.
+            raw.notice_id = raw.role = raw.retrieved_on = raw.source_url = raw.parent_url = None
         return raw
 
 

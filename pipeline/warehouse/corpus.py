@@ -158,6 +158,22 @@ def register_gaps(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return fetch(con, "SELECT * FROM register_gaps ORDER BY register, value")
 
 
+def other_records(con: duckdb.DuckDBPyConnection, flags: list[dict]) -> dict[tuple[str, str], dict]:
+    """The rows of typed tables other than provisions (tasks, task units, targets, profile kinds) that applied
+    decisions name, by (table, record id)."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for f in flags:
+        table = TABLES.get(f["record_table"])
+        if table is not None and len(table.key) == 1 and f["record_table"] not in ("service_provisions", "citations"):
+            wanted[f["record_table"]].add(f["record_id"])
+    out = {}
+    for name, ids in wanted.items():
+        key = TABLES[name].key[0]
+        for row in fetch(con, f"SELECT * FROM {quote(name)} WHERE list_contains(?, {quote(key)})", [sorted(ids)]):
+            out[(name, row[key])] = row
+    return out
+
+
 # --- QA decisions -------------------------------------------------------------------------------------------------
 
 def apply_decisions(con: duckdb.DuckDBPyConnection, reviews_dir: Path | None, previous_history: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -185,5 +201,5 @@ def apply_decisions(con: duckdb.DuckDBPyConnection, reviews_dir: Path | None, pr
     wanted = sorted({f["record_id"] for f in applied if f["record_table"] == "service_provisions"} |
                     {c["provision_id"] for c in citations})
     provisions = fetch(con, "SELECT * FROM service_provisions WHERE list_contains(?, provision_id)", [wanted]) if wanted else []
-    insert_rows(con, "canonical_values", canonical_values(provisions, applied, citations))
+    insert_rows(con, "canonical_values", canonical_values(provisions, applied, citations, other_records(con, applied)))
     return merge_review_history(previous_history, history), stale
