@@ -38,6 +38,7 @@ from pipeline.warehouse.build import BuildInput, BuildOutcome, build_warehouse, 
 from pipeline.warehouse.expectations import load_suites
 from pipeline.warehouse.fingerprint import (build_fingerprint, combined, extraction_fingerprint, folder_fingerprint,
                                             inputs_fingerprint)
+from pipeline.warehouse.export import export_dir_for, export_parquet
 from pipeline.warehouse.load import publish, read_build_info, remove_stale_builds, temp_path_for
 from pipeline.warehouse.lock import refresh_lock
 from pipeline.warehouse.partitions import Manifest, PartitionStore, partition_key
@@ -95,7 +96,8 @@ def sweep_leftovers(warehouse: Path, staging: Path, history: History, progress: 
     """Remove what killed runs left: half-built files, gate snapshots, partition temp folders, history temp copies."""
     for p in remove_stale_builds(warehouse):
         progress.stage("clean", f"removed {p.name}, left by a refresh that was killed")
-    for d in [*staging.glob("gate-*"), *staging.glob("partitions/*/.*.tmp")]:
+    export = export_dir_for(warehouse)
+    for d in [*staging.glob("gate-*"), *staging.glob("partitions/*/.*.tmp"), *export.parent.glob(f".{export.name}.*")]:
         shutil.rmtree(d, ignore_errors=True)
     history.sweep()
 
@@ -265,6 +267,10 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
     _set_notice_count(built, summary.notices)
     publish(built, warehouse)
     progress.stage("publish", f"published {warehouse}")
+    t = time.perf_counter()
+    parts = export_parquet(warehouse, export_dir_for(warehouse), outcome.notices, outcome.previous_partitions)
+    timings["export"] = time.perf_counter() - t
+    progress.stage("export", f"{len(parts)} jurisdiction/year partition(s) of {export_dir_for(warehouse)} rewritten")
     history.append("runs", [_run_row(run_id, now, summary, fingerprint)])
     history.append("reviews", _new_reviews(history, outcome.review_history))
     store.prune({m.key for m in manifests})

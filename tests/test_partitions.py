@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 from pipeline.refresh import refresh
-from tests.conftest import HTML_2009, HTML_2025
+from tests.conftest import HTML_2009, HTML_2025, ROOT
 from tests.test_refresh import copy_raw, query
 
 TABLES = ["notices", "raw_files", "service_provisions", "cell_lineage", "tasks", "task_units", "dq_flags", "citations",
@@ -52,3 +52,36 @@ def test_partitions_are_parquet_and_json_never_pickles(tmp_path):
     refresh(raw, tmp_path / "policy.duckdb", staging_dir=staging)
     files = {p.suffix for p in (staging / "partitions").rglob("*") if p.is_file()}
     assert files == {".parquet", ".json"}
+
+
+def test_the_published_parquet_export_is_partitioned_by_jurisdiction_and_year_and_follows_each_refresh(tmp_path):
+    import duckdb
+
+    raw = copy_raw(tmp_path, {HTML_2025.name, HTML_2009.name})
+    wh, staging = tmp_path / "wh" / "policy.duckdb", tmp_path / "st"
+    refresh(raw, wh, staging_dir=staging)
+    export = wh.parent / "parquet"
+    parts = sorted(p.relative_to(export / "service_provisions").as_posix()
+                   for p in (export / "service_provisions").rglob("*.parquet"))
+    assert parts == ["jurisdiction=350200/year=2025/data0.parquet"]
+    assert sorted(p.parent.relative_to(export / "tasks").as_posix() for p in (export / "tasks").rglob("*.parquet")) == [
+        "jurisdiction=350200/year=2009"]
+    con = duckdb.connect()
+    hive = f"read_parquet('{export}/service_provisions/*/*/*.parquet', hive_partitioning = true)"
+    assert con.execute(f"SELECT jurisdiction, year, count(*) FROM {hive} GROUP BY ALL").fetchall() == [
+        (350200, 2025, 52)]  # hive values read as typed (Trino and Spark see the same folders)
+    # Adding a notice rewrites only its partition: the 2009 one keeps its file (same inode).
+    inode = next((export / "tasks").rglob("*.parquet")).stat().st_ino
+    shutil.copy(ROOT / "tests" / "fixtures" / "kinds" / "fee-standards-page.html", raw / "fee.html")
+    refresh(raw, wh, staging_dir=staging)
+    assert next((export / "tasks").rglob("*.parquet")).stat().st_ino == inode
+    assert con.execute(f"SELECT count(*) FROM read_parquet('{export}/source_tables/*/*/*.parquet', "
+                       "hive_partitioning = true) WHERE year = 2025").fetchall() == [(2,)]  # the list and the fee table
+
+
+def test_a_build_on_a_dask_cluster_gives_the_same_warehouse_as_one_on_local_cores(tmp_path):
+    raw = copy_raw(tmp_path, {HTML_2025.name, HTML_2009.name, "xm-mzj-2025-095-list.pdf"})
+    local = refresh(raw, tmp_path / "local.duckdb", staging_dir=tmp_path / "st-local")
+    cluster = refresh(raw, tmp_path / "dask.duckdb", staging_dir=tmp_path / "st-dask", engine="dask", workers=2)
+    assert local.files_cached == cluster.files_cached == 0  # both read every file
+    assert snapshot(tmp_path / "local.duckdb") == snapshot(tmp_path / "dask.duckdb")

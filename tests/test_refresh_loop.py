@@ -104,6 +104,5 @@ def test_leftovers_of_a_killed_run_are_removed_at_the_next_start(tmp_path):
     (bucket / ".deadbeef.99999.tmp").mkdir()
     shutil.copy(HTML_2009, raw / HTML_2009.name)
     refresh(raw, wh, staging_dir=staging)
-    assert [p.name for p in wh.parent.iterdir()] == ["policy.duckdb", ".policy.duckdb.lock"] or \
-        sorted(p.name for p in wh.parent.iterdir()) == [".policy.duckdb.lock", "policy.duckdb"]
+    assert sorted(p.name for p in wh.parent.iterdir()) == [".policy.duckdb.lock", "parquet", "policy.duckdb"]
     assert not (staging / "gate-99999").exists() and not (bucket / ".deadbeef.99999.tmp").exists()

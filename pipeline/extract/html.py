@@ -235,8 +235,8 @@ def table_to_grid(table: etree._Element, table_index: int) -> Grid:
     )
 
 
-def _skipped(el: etree._Element, hidden: frozenset, root: etree._Element) -> bool:
-    """Tell whether the element or an ancestor up to ``root`` is in ``hidden``."""
+def is_hidden(el: etree._Element, hidden: frozenset, root: etree._Element | None = None) -> bool:
+    """Tell whether the element or one of its ancestors (up to ``root``) is in ``hidden``."""
     node: etree._Element | None = el
     while node is not None:
         if node in hidden:
@@ -253,7 +253,7 @@ def html_to_grids(root: etree._Element, hidden: frozenset = frozenset()) -> list
     Tables inside a ``hidden`` element (or hidden themselves) are skipped. Table indexes count the
     tables read; locators stay XPaths of the original document.
     """
-    tables = [t for t in root.iter("table") if not (hidden and _skipped(t, hidden, root))]
+    tables = [t for t in root.iter("table") if not (hidden and is_hidden(t, hidden, root))]
     grids = [table_to_grid(t, i) for i, t in enumerate(tables)]
     if root.getparent() is not None or hidden:  # a sub-tree was read: locate each table in the whole page
         tree = root.getroottree()

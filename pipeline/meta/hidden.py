@@ -17,6 +17,8 @@ import cssselect
 import tinycss2
 from lxml import etree
 
+from pipeline.extract.html import is_hidden  # noqa: F401 (one walker decides visibility for both)
+
 _INLINE_DISPLAY = re.compile(r"(?:^|;)\s*display\s*:\s*([^;!]+)(!\s*important)?", re.I)
 _INLINE_HIDDEN = re.compile(r"(?:^|;)\s*visibility\s*:\s*hidden", re.I)
 _SKIP_MEDIA = re.compile(r"\b(print|speech|aural)\b", re.I)
@@ -132,15 +134,3 @@ def hidden_elements(doc: etree._Element) -> frozenset[etree._Element]:
         ):
             hidden.add(el)
     return frozenset(hidden)
-
-
-def is_hidden(el: etree._Element, hidden: frozenset[etree._Element], root: etree._Element | None = None) -> bool:
-    """Tell whether the element or one of its ancestors (up to ``root``) is hidden."""
-    node: etree._Element | None = el
-    while node is not None:
-        if node in hidden:
-            return True
-        if node is root:
-            return False
-        node = node.getparent()
-    return False

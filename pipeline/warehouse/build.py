@@ -49,6 +49,8 @@ class BuildInput:
 @dataclass
 class BuildOutcome:
     notices_assembled: int | None = None  # None: every notice
+    notices: set[str] | None = None  # the notices assembled (None: all)
+    previous_partitions: set[tuple[str, str]] = field(default_factory=set)  # where they were in the Parquet export
     partitions_added: int = 0
     partitions_removed: int = 0
     judgement: Judgement = field(default_factory=Judgement)
@@ -92,7 +94,11 @@ def build_warehouse(target: Path, inp: BuildInput) -> BuildOutcome:
             raise LoadFailed(f"partitions do not load into the schema: {exc}", stage="load") from None
         out.partitions_added, out.partitions_removed = len(sync.added), len(sync.removed)
         notices = None if inp.base is None else sync.affected_notices
-        out.notices_assembled = None if notices is None else len(notices)
+        out.notices, out.notices_assembled = notices, None if notices is None else len(notices)
+        if notices:
+            from pipeline.warehouse.export import notice_partitions
+
+            out.previous_partitions = notice_partitions(con, notices)
         clock.lap("sync")
         con.execute("CREATE SCHEMA IF NOT EXISTS asm")
         if notices is None or notices:
