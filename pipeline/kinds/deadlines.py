@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.config import DATA
+from pipeline.config import data_path
 from pipeline.text import squash
 
 _RANGE = re.compile(r"(?P<a>\d{4})年?[-—–~～至到](?P<b>\d{4})年(?P<tail>.*)")
@@ -51,7 +51,7 @@ class Deadline:
 
 def load_deadline_vocab(path: Path | None = None) -> DeadlineVocab:
     """Read the ``[deadline]`` vocabulary from TOML."""
-    return _load(str(path or DATA / "task_profiles.toml"))
+    return _load(str(path or data_path("task_profiles.toml")))
 
 
 def _fold(text: str) -> str:
