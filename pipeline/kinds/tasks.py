@@ -31,7 +31,7 @@ from pipeline.model import Grid
 from pipeline.kinds.recognize import RecognizedTable
 from pipeline.derive.targets import tasks_to_targets
 from pipeline.kinds.deadlines import text_to_deadline
-from pipeline.text import clean_text, squash
+from pipeline.text import squash
 
 ROLES = ("lead", "co", "lead_office", "co_office")  # task_units.role
 OFFICE_ROLES = ("lead_office", "co_office")
