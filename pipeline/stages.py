@@ -265,21 +265,24 @@ def _add_tasks(result: FileResult, extraction) -> None:
 NORMALIZERS = {"service_provisions": _provisions, "tasks": _tasks_from_grid}
 
 
-def blocks_to_records(result: FileResult, notice_id: str) -> None:
-    """Read structured text (task lists) when the file had no recognized table."""
+def blocks_to_records(result: FileResult, notice_id: str) -> str | None:
+    """Read structured text (task lists) when the file had no recognized table; return why none was read."""
     if not result.extracted.blocks:
-        return
+        return ("its text is not read apart from its tables" if result.extracted.grids
+                else "no text blocks were read from the file")
     from pipeline.kinds.tasks import blocks_to_tasks
 
     try:
         extraction = blocks_to_tasks(
             result.extracted.blocks, notice_id=notice_id, raw_file=result.raw.path,
             raw_sha256=result.raw.sha256, source_format=result.raw.format, jurisdiction=jurisdiction_of(result),
+            data_tables=[o.locator for o in result.tables if o.is_data],
         )
     except PipelineError as exc:  # no task structure either: the caller reports the file as no_table
         result.warnings.append(str(exc))
-        return
+        return exc.reason
     _add_tasks(result, extraction)
+    return None
 
 
 # --- the chain --------------------------------------------------------------------------------------
@@ -315,18 +318,19 @@ def raw_file_to_result(raw: RawFile, data: bytes) -> FileResult:
         stage = "normalize"
         for grid, rec in recognized:
             NORMALIZERS[rec.profile.target](result, grid, rec, raw.notice_id)
-        if not result.n_records:
-            blocks_to_records(result, raw.notice_id)
+        no_list = blocks_to_records(result, raw.notice_id) if not result.n_records else None
         kept = [o for o in result.tables if o.is_data]
         if not result.n_records and not kept:
             result.status = "no_table"
             result.stage = "recognize"
             result.reason = (f"no data table and no task list ({len(result.extracted.grids)} table(s) seen, none a data "
-                             "table); if the notice has one, add its header words to pipeline/data/table_profiles.toml")
+                             f"table; no task list in the text: {no_list}); if the notice has one, add its header "
+                             "words to pipeline/data/table_profiles.toml")
         elif not result.n_records:
             result.reason = (f"{len(kept)} table(s) loaded as generic tables only: "
                              + "; ".join(f"table {o.table_no}: {o.why_not}" for o in kept)
-                             + " (a known kind? add its header words to pipeline/data/table_profiles.toml)")
+                             + " (a known kind? add its header words to pipeline/data/table_profiles.toml)"
+                             + f"; no task list in the text: {no_list}")
     except PipelineError as exc:
         exc.located(file=raw.path, stage=stage)
         result.status, result.stage, result.reason = "failed", exc.stage, str(exc)

@@ -259,7 +259,7 @@ def test_untyped_tables_land_with_the_reason_no_profile_typed_them():
     r = _result(REAL / "d01-nfra-zj-penalty-rowspan.html")
     assert [(o.is_data, o.table_no, o.kind) for o in r.tables] == [(True, 1, None)]
     assert r.tables[0].why_not == ("no profile matched (service_list: 1 of 4 fields, lacks service_item, population; "
-                                   "task_list: 1 of 3 fields, lacks task_text, lead_units)")
+                                   "task_list: 1 of 3 fields, lacks task_text or task_title, lead_units)")
     assert [s["table_no"] for s in r.records["source_tables"]] == [1]
     assert r.records["source_tables"][0]["untyped_reason"] == r.tables[0].why_not
     assert [row["cells"][1] for row in r.records["table_rows"][:2]] == [

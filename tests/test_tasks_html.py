@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HTML_2009 = ROOT / "raw" / "xm-gov-2009-254.html"
 HTML_2025 = ROOT / "raw" / "xm-mzj-2025-095.html"
 NOTICE = "厦府办〔2009〕254号"
-FINDING_KEYS = {"rule", "severity", "record_table", "record_id", "column_name", "evidence", "suggestion", "locator"}
+FINDING_KEYS = {"rule", "severity", "record_table", "record_id", "column_name", "evidence", "suggestion", "message",
+                "locator"}
 
 # The published assignments, read off the notice: task path -> (牵头单位, 协办单位) as written.
 EXPECTED_UNITS = {

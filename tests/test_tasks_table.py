@@ -43,7 +43,8 @@ def table_x(table):
 def test_recognized_as_a_task_list(table):
     grid, rec = table
     assert rec.profile.kind == "task_list"
-    assert rec.columns == {"task_no": 0, "task_text": 1, "lead_units": 2, "co_units": 3}
+    # 工作任务 is a title word; with no content column beside it, it is the tasks' text (task_title stays NULL).
+    assert rec.columns == {"task_no": 0, "task_title": 1, "lead_units": 2, "co_units": 3}
     assert rec.title == "厦门市推进居家养老服务工作任务分解表"
     assert len(rec.repeated_header_rows) == 1
     assert len(rec.section_rows) == 7  # 一、 二、 and （一）…（五）

@@ -51,7 +51,7 @@ class TableProfile:
     file: str = ""
 
     def __post_init__(self) -> None:
-        missing = [f for f in self.required if f not in self.fields]
+        missing = [f for req in self.required for f in req.split("|") if f not in self.fields]  # a|b: either
         if missing:
             raise ValueError(f"table profile {self.kind}: required fields {missing} have no synonyms")
         if not 1 <= self.min_header_matches <= len(self.fields):
@@ -89,7 +89,7 @@ def profile_from_entry(p: dict, file: str, core_tables: set[str]) -> TableProfil
         if not isinstance(synonyms, list) or not synonyms or not all(isinstance(s, str) and s.strip() for s in synonyms):
             raise _refuse(file, kind, f"field {name!r} has no header synonyms", f'write {name} = ["表头文字", …]')
     required = tuple(p.get("required", ()))
-    for name in required:
+    for name in (f for req in required for f in req.split("|")):  # `a|b` is satisfied by either field
         if name not in fields:
             raise _refuse(file, kind, f"required field {name!r} has no synonyms", f"add {name} = [...] to [profile.fields]")
     types = dict(p.get("types", {}))

@@ -67,8 +67,13 @@ def table_columns(table: LogicalTable, profile: TableProfile) -> dict[str, int]:
     return cols
 
 
+def _has(cols: dict[str, int], required: str) -> bool:
+    """Tell whether the columns carry a required field; `a|b` is satisfied by either field."""
+    return any(f in cols for f in required.split("|"))
+
+
 def _is_header(cols: dict[str, int], profile: TableProfile) -> bool:
-    return len(cols) >= profile.min_header_matches and all(f in cols for f in profile.required)
+    return len(cols) >= profile.min_header_matches and all(_has(cols, f) for f in profile.required)
 
 
 def _typeable(table: LogicalTable) -> str | None:
@@ -119,7 +124,7 @@ def why_not_recognized(table: LogicalTable | Grid, profiles: list[TableProfile])
     tried = []
     for p in profiles:
         cols = table_columns(table, p)
-        missing = [f for f in p.required if f not in cols]
+        missing = [f.replace("|", " or ") for f in p.required if not _has(cols, f)]
         tried.append(f"{p.kind}: {len(cols)} of {p.min_header_matches} fields"
                      + (f", lacks {', '.join(missing)}" if missing else ""))
     return f"no profile matched ({'; '.join(tried)})"

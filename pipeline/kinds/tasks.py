@@ -1,15 +1,24 @@
 """Task-decomposition notices to tidy tasks and units: text blocks or a task table in, records out.
 
-A plan assigns each task to lead units (牵头单位) and co-organizing units (协办单位). Its outline
-(一、 / （一） / 1.) and labels come from a profile in pipeline/data/task_profiles.toml; the text of a task is
-kept as published, a paragraph that a page break split is joined and reported, units are split on 、 and
-resolved through the agency register (pipeline/agencies.py), and a cut-off unit is kept and flagged.
+A plan assigns each task to lead units (牵头单位) and co-organizing units (协办单位), sometimes to the offices
+(处室) inside them, and often a deadline (完成时限). Its outline (一、 / （一） / 1.) and labels come from a profile
+in pipeline/data/task_profiles.toml; the text of a task is kept as published, a paragraph that a page break
+split is joined and reported, units are split on 、 and resolved through the agency register
+(pipeline/registers/agencies.py), a cut-off unit is kept and flagged, and a cell that says "no unit" (/, —, 无)
+gives no unit. Only text with the structure of a task list is read (numbered items or outline headings with
+unit lines); articles, contact lines and a site's copyright text never are (``[structure]`` of the profiles).
+Task tables are read by pipeline/kinds/task_table.py into the same drafts.
+
+Findings carry an explanation in ``message`` and, in ``suggestion``, only a replacement value (none here: a
+finding of this module asks a reviewer to look, it never proposes a value).
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,9 +30,13 @@ from pipeline.extract.blocks import Block, join_wrapped
 from pipeline.model import Grid
 from pipeline.kinds.recognize import RecognizedTable
 from pipeline.derive.targets import tasks_to_targets
-from pipeline.text import clean_text
+from pipeline.kinds.deadlines import text_to_deadline
+from pipeline.text import squash
 
-ROLES = ("lead", "co")
+ROLES = ("lead", "co", "lead_office", "co_office")  # task_units.role
+OFFICE_ROLES = ("lead_office", "co_office")
+# What a label (or a table column) introduces: a unit role, a 责任单位 list (first lead, the rest co), a deadline.
+LABEL_KINDS = (*ROLES, "responsible", "deadline")
 _CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
@@ -41,12 +54,28 @@ class TaskProfile:
     section: re.Pattern
     subsection: re.Pattern
     task: re.Pattern
-    labels: dict[str, str]  # label as written -> role
+    labels: dict[str, str]  # label as written -> one of LABEL_KINDS
     label_colon: str
     terminal_punctuation: str
     unit_separators: tuple[str, ...]
     compound_joiners: tuple[str, ...]
     fragment: re.Pattern
+    not_task: tuple[re.Pattern, ...] = ()  # paragraphs that are never tasks ([structure] of the profiles file)
+    no_unit: frozenset[str] = frozenset()  # cell texts that mean "no unit" ([units] none), folded
+
+    def is_not_task(self, text: str) -> bool:
+        """Tell whether a paragraph is an article, a contact line or site text: never a task."""
+        return any(p.search(text) for p in self.not_task)
+
+    def is_no_unit(self, text: str) -> bool:
+        """Tell whether a unit cell or mention says there is no unit (/, —, 无)."""
+        return fold(text) in self.no_unit
+
+    def label_kind(self, header: str) -> str | None:
+        """Return what a table column header introduces: the kind of the longest label it starts with."""
+        h = fold(header)
+        hits = [label for label in self.labels if h.startswith(fold(label))]
+        return self.labels[max(hits, key=len)] if hits else None
 
     @property
     def label_re(self) -> re.Pattern:
@@ -70,6 +99,11 @@ class TaskExtraction:
     profile: str = ""
 
 
+def fold(text: str) -> str:
+    """Fold a label or a cell for comparison with vocabulary: whitespace removed, full-width forms NFKC-folded."""
+    return unicodedata.normalize("NFKC", squash(text or ""))
+
+
 def load_task_profiles(path: Path | None = None) -> list[TaskProfile]:
     """Read task-decomposition profiles from TOML."""
     return list(_load(str(path or data_path("task_profiles.toml"))))
@@ -79,12 +113,16 @@ def load_task_profiles(path: Path | None = None) -> list[TaskProfile]:
 def _load(path: str) -> tuple[TaskProfile, ...]:
     with open(path, "rb") as fh:
         doc = tomllib.load(fh)
+    not_task = tuple(re.compile(x) for x in doc.get("structure", {}).get("not_task", ()))
+    no_unit = frozenset(fold(x) for x in doc.get("units", {}).get("none", ()))
     out = []
     for p in doc.get("profile", []):
         for key, groups in (("section", ("no", "title")), ("subsection", ("no", "title")), ("task", ("no", "text"))):
             if missing := [g for g in groups if g not in re.compile(p[key]).groupindex]:
                 raise ValueError(f"task profile {p['name']}: pattern `{key}` lacks named groups {missing} ({path})")
-        labels = {label: role for role in ROLES for label in p["labels"].get(role, ())}
+        if unknown := sorted(set(p["labels"]) - set(LABEL_KINDS)):
+            raise ValueError(f"task profile {p['name']}: unknown label kinds {unknown}, not in {LABEL_KINDS} ({path})")
+        labels = {label: kind for kind in LABEL_KINDS for label in p["labels"].get(kind, ())}
         out.append(
             TaskProfile(
                 name=p["name"],
@@ -97,6 +135,8 @@ def _load(path: str) -> tuple[TaskProfile, ...]:
                 unit_separators=tuple(p.get("unit_separators", ["、"])),
                 compound_joiners=tuple(p.get("compound_joiners", ())),
                 fragment=re.compile(p.get("fragment", "^$")),
+                not_task=not_task,
+                no_unit=no_unit,
             )
         )
     return tuple(out)
@@ -153,9 +193,12 @@ class Piece:
 
 @dataclass
 class UnitList:
+    """A label's (or a column's) units as published: what the label says (a kind of LABEL_KINDS) and how."""
+
     role: str
     label: str
     pieces: list[Piece]
+    role_from: str = "label"  # label (a text label), column (a table column header); see task_units.role_from
 
 
 @dataclass
@@ -165,19 +208,25 @@ class Draft:
     task_no: str | None
     pieces: list[Piece]
     unit_lists: list[UnitList] = field(default_factory=list)
+    title: Piece | None = None  # a task table's title cell, when the table also has a content column
+    deadline: Piece | None = None
+    part: int | None = None  # the row's number among the rows of one 序号 cell (a rowspan'd number)
+    group: object = None  # what ties the rows of one task: the origin of their 序号 cell
 
 
 @dataclass
 class _Item:
-    kind: str  # section, subsection, task, text, labels
+    kind: str  # section, subsection, task, text, labels, other (never a task: see TaskProfile.not_task)
     piece: Piece
     no: str | None = None
     title: str = ""
-    labels: list[tuple[str, str, str]] = field(default_factory=list)  # (role, label, units text)
+    labels: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, label, units text)
 
 
 def _classify(block: Block, profile: TaskProfile) -> list[_Item]:
     """Turn one block into outline items: a heading, a task line, plain text and/or unit labels."""
+    if profile.is_not_task(block.text):
+        return [_Item("other", Piece.of(block))]
     hits = list(profile.label_re.finditer(block.text))
     pre = block.text[: hits[0].start()] if hits else block.text
     items: list[_Item] = []
@@ -208,32 +257,47 @@ def _continues_units(draft: Draft, nxt: _Item | None) -> bool:
     return False
 
 
-def _plan_start(items: list[_Item]) -> int | None:
-    """Return where the plan begins: the outermost heading above the first unit label (None: no label)."""
-    first = next((i for i, it in enumerate(items) if it.kind == "labels"), None)
-    if first is None:
+def _plan_bounds(items: list[_Item]) -> tuple[int, int] | None:
+    """Return where the plan begins and ends (None: no unit label at all).
+
+    It begins at the outermost heading above the first unit label and ends at the first paragraph that is never
+    a task (TaskProfile.not_task) after the last unit label: a site's own numbered clauses below are not tasks.
+    """
+    labelled = [i for i, it in enumerate(items) if it.kind == "labels"]
+    if not labelled:
         return None
+    first, last = labelled[0], labelled[-1]
+    end = next((i for i in range(last + 1, len(items)) if items[i].kind == "other"), len(items))
     for kind in ("section", "subsection", "task"):
         above = [i for i in range(first) if items[i].kind == kind]
         # The heading that opens the first labelled task's branch: the last of its kind before the label.
         if above:
-            return above[-1]
-    return max(0, first - 1)
+            return above[-1], end
+    return max(0, first - 1), end
 
 
 def blocks_to_drafts(blocks: list[Block], profile: TaskProfile) -> tuple[list[Draft], list[Piece]]:
-    """Read the outline; return the drafts and the plain text left unattached inside the plan."""
+    """Read the outline; return the drafts and the text left unattached inside the plan.
+
+    A task is a numbered item (1.…), or plain text under an outline heading (一、/（一）) followed by unit lines,
+    or a heading directly followed by unit lines. Unit lines that follow none of these belong to no task. A plan
+    whose tasks carry no unit line at all is no plan: no drafts.
+    """
     items = [it for b in blocks for it in _classify(b, profile)]
-    start = _plan_start(items)
-    if start is None:
+    bounds = _plan_bounds(items)
+    if bounds is None:
         return [], []
     drafts: list[Draft] = []
     stray: list[Piece] = []
     section = subsection = None
     current: Draft | None = None
-    for i in range(start, len(items)):
+    start, end = bounds
+    for i in range(start, end):
         it, nxt = items[i], (items[i + 1] if i + 1 < len(items) else None)
-        if it.kind == "section":
+        prev = items[i - 1] if i > start else None
+        if it.kind == "other":
+            current = None  # an article, a contact line, site text: it ends the task above
+        elif it.kind == "section":
             section, subsection, current = (it.no, it.title), None, None
         elif it.kind == "subsection":
             subsection, current = (it.no, it.title), None
@@ -245,17 +309,30 @@ def blocks_to_drafts(blocks: list[Block], profile: TaskProfile) -> tuple[list[Dr
                 current.pieces.append(it.piece)
             elif current is not None and _continues_units(current, nxt):
                 current.unit_lists[-1].pieces.append(it.piece)
-            else:
+            elif section or subsection:
                 current = Draft(section, subsection, None, [it.piece])  # an unnumbered task, if labels follow
                 drafts.append(current)
+            else:  # text outside any outline: never a task of its own
+                stray.append(it.piece)
+                current = None
         else:
-            if current is None:
-                current = Draft(section, subsection, None, [])
+            if current is None and prev is not None and prev.kind in ("section", "subsection"):
+                # The heading itself is the task: （一）完善养老服务体系。 / 牵头单位：…
+                current = Draft(section, subsection, None, [prev.piece.part(prev.title) if prev.title else prev.piece])
                 drafts.append(current)
-            for role, label, units in it.labels:
-                current.unit_lists.append(UnitList(role, label, [it.piece.part(units)]))
+            if current is None:
+                stray.append(it.piece)  # unit lines that follow no task
+                continue
+            for kind, label, units in it.labels:
+                piece = it.piece.part(units)
+                if kind == "deadline":
+                    current.deadline = current.deadline or piece
+                else:
+                    current.unit_lists.append(UnitList(kind, label, [piece]))
     kept = [d for d in drafts if d.unit_lists or d.task_no is not None]
     stray.extend(p for d in drafts if d.task_no is None and not d.unit_lists for p in d.pieces)
+    if not any(d.unit_lists for d in kept):
+        return [], stray
     return kept, stray
 
 
@@ -285,10 +362,12 @@ class _Context:
         }
 
     def finding(self, rule: str, severity: str, table: str, record_id: str, column: str, evidence: str,
-                suggestion: str, locator: str) -> None:
+                message: str, locator: str, suggestion: str | None = None) -> None:
+        """Report a finding: ``message`` explains it; ``suggestion`` is a replacement value for the evidence or None."""
         self.out.findings.append(
             {"rule": rule, "severity": severity, "record_table": table, "record_id": record_id,
-             "column_name": column, "evidence": evidence, "suggestion": suggestion, "locator": locator}
+             "column_name": column, "evidence": evidence, "suggestion": suggestion, "message": message,
+             "locator": locator}
         )
 
 
@@ -316,7 +395,23 @@ def _task_path(d: Draft) -> str:
     return ".".join(x for x in (d.section and d.section[0], d.subsection and d.subsection[0], d.task_no) if x)
 
 
+def _deadline_fields(d: Draft, task_id: str, ctx: _Context) -> dict:
+    """Read the task's deadline: the text as published, the last day it allows and the period it names."""
+    text = d.deadline.text if d.deadline else ""
+    parsed = text_to_deadline(text) if text else None
+    if text and parsed is None:
+        ctx.finding("deadline_not_parsed", "info", "tasks", task_id, "deadline_text", text,
+                    "the deadline is kept as published; it is not one deadline of the forms in [deadline] of "
+                    "pipeline/data/task_profiles.toml (add the form there if it is one)", d.deadline.locator)
+    return {
+        "deadline_text": text or None,
+        "deadline_date": parsed.date if parsed else None,
+        "deadline_period": parsed.period if parsed else None,
+    }
+
+
 def _task_record(d: Draft, seq: int, task_id: str, ctx: _Context) -> dict:
+    cells = [*d.pieces, *(p for p in (d.title, d.deadline) if p is not None)]
     return {
         "task_id": task_id,
         "notice_id": ctx.notice_id,
@@ -328,19 +423,27 @@ def _task_record(d: Draft, seq: int, task_id: str, ctx: _Context) -> dict:
         "subsection_no": cn_number(d.subsection[0]) if d.subsection else None,
         "subsection_title": d.subsection[1] if d.subsection else None,
         "task_no": int(d.task_no) if d.task_no and d.task_no.isdigit() else None,
+        "part": d.part,
+        "task_title": d.title.text if d.title else None,
         "task_text": join_pieces(d.pieces, ctx, task_id, "tasks", "task_text"),
-        **ctx.lineage(d.pieces),
+        **_deadline_fields(d, task_id, ctx),
+        **ctx.lineage(cells),
     }
 
 
-def mention_to_units(mention: str, ctx: _Context) -> list[tuple[str, AgencyMatch | None, str]]:
-    """Resolve one 、-separated mention: whole, else as a compound whose every part resolves, else a class."""
+def mention_to_units(mention: str, ctx: _Context, role: str = "lead") -> list[tuple[str, AgencyMatch | None, str]]:
+    """Resolve one 、-separated mention: whole, else as a compound whose every part resolves, else a class.
+
+    An office (role lead_office / co_office) is not looked up: the register lists agencies, not their 处室.
+    """
     prof, where = ctx.profile, ctx.jurisdiction
     def resolve(text: str, patterns: bool = True) -> AgencyMatch | None:
         return ctx.register.resolve(text, patterns=patterns, jurisdiction=where)
 
     if prof.fragment.match(mention):
         return [(mention, None, "fragment")]
+    if role in OFFICE_ROLES:
+        return [(mention, None, "office")]
     if m := resolve(mention, patterns=False):
         return [(mention, m, m.via)]
     for joiner in prof.compound_joiners:
@@ -352,19 +455,29 @@ def mention_to_units(mention: str, ctx: _Context) -> list[tuple[str, AgencyMatch
     return [(mention, None, "unresolved")]
 
 
-def _unit_records(task_id: str, ul: UnitList, ctx: _Context) -> list[dict]:
+def _roles_of(ul: UnitList, n_mentions: int, task_has_co: bool) -> list[tuple[str, str]]:
+    """Give each mention of a list its (role, role_from): a 责任单位 list with no co list beside it is read in order."""
+    if ul.role != "responsible":
+        return [(ul.role, ul.role_from)] * n_mentions
+    if task_has_co:
+        return [("lead", ul.role_from)] * n_mentions
+    return [("lead" if i == 0 else "co", "order") for i in range(n_mentions)]
+
+
+def _unit_records(task_id: str, ul: UnitList, ctx: _Context, task_has_co: bool) -> list[dict]:
     text = join_pieces(ul.pieces, ctx, f"{task_id}:{ul.role}", "task_units", "unit_as_written")
     lineage = ctx.lineage(ul.pieces)
     lineage.pop("pages")
-    mentions = ctx.profile.split_units(text)
+    mentions = [m for m in ctx.profile.split_units(text) if not ctx.profile.is_no_unit(m)] if text else []
     rows: list[dict] = []
-    position = len([u for u in ctx.out.units if u["task_id"] == task_id and u["role"] == ul.role])
-    for mention_no, mention in enumerate(mentions, start=1):
-        for unit, m, how in mention_to_units(mention, ctx):
-            position += 1
-            unit_id = f"{task_id}:{ul.role}:{position}"
+    for mention_no, (mention, (role, role_from)) in enumerate(
+            zip(mentions, _roles_of(ul, len(mentions), task_has_co)), start=1):
+        for unit, m, how in mention_to_units(mention, ctx, role):
+            position = 1 + sum(u["task_id"] == task_id and u["role"] == role for u in (*ctx.out.units, *rows))
+            unit_id = f"{task_id}:{role}:{position}"
             rows.append({
-                "unit_id": unit_id, "task_id": task_id, "notice_id": ctx.notice_id, "role": ul.role,
+                "unit_id": unit_id, "task_id": task_id, "notice_id": ctx.notice_id, "role": role,
+                "role_from": role_from, "label_as_written": ul.label,
                 "position": position, "mention_no": mention_no, "mention_as_written": mention,
                 "unit_as_written": unit,
                 "unit_canonical": m.name if m else None, "agency_id": m.agency_id if m else None,
@@ -379,32 +492,57 @@ def _unit_records(task_id: str, ul: UnitList, ctx: _Context) -> list[dict]:
                             "the intended unit in a review", lineage["locator"])
             elif how == "unresolved":
                 ctx.finding("unit_not_in_register", "info", "task_units", unit_id, "unit_canonical", unit,
-                            "add the unit (or an alias) to its jurisdiction's file under pipeline/data/agencies/", lineage["locator"])
+                            "add the unit (or an alias) to its jurisdiction's file under pipeline/data/agencies/",
+                            lineage["locator"])
     return rows
+
+
+def _task_ids(drafts: list[Draft], ctx: _Context) -> list[tuple[str, bool]]:
+    """Key every draft: notice_id:outline path[.part][#n]; say whether it repeats another task's number.
+
+    The rows of one 序号 cell are parts of one task (path.1, path.2); two 序号 cells with the same number are two
+    tasks, the later one suffixed #2 (and reported by the caller).
+    """
+    seen: dict[str, int] = {}
+    occurrence_of: dict[object, int] = {}
+    out = []
+    for seq, d in enumerate(drafts, start=1):
+        path = _task_path(d) or f"#{seq}"
+        if d.group is not None and d.group in occurrence_of:
+            n = occurrence_of[d.group]
+        else:
+            seen[path] = n = seen.get(path, 0) + 1
+            if d.group is not None:
+                occurrence_of[d.group] = n
+        part = f".{d.part}" if d.part else ""
+        out.append((f"{ctx.notice_id}:{path}{part}" + (f"#{n}" if n > 1 else ""), n > 1 and d.part in (None, 1)))
+    return out
 
 
 def drafts_to_extraction(drafts: list[Draft], stray: list[Piece], ctx: _Context) -> TaskExtraction:
     """Build task, unit and target records (with findings) from the drafts of one notice."""
-    seen: dict[str, int] = {}
     last_no: dict[tuple, int] = {}
-    for seq, d in enumerate(drafts, start=1):
-        path = _task_path(d) or f"#{seq}"
-        seen[path] = seen.get(path, 0) + 1
-        task_id = f"{ctx.notice_id}:{path}" + (f"#{seen[path]}" if seen[path] > 1 else "")
+    last_any = 0  # numbering may run on across sections (a table's 序号 1 … n under 一、 and 二、)
+    for seq, (d, (task_id, repeated)) in enumerate(zip(drafts, _task_ids(drafts, ctx)), start=1):
         task = _task_record(d, seq, task_id, ctx)
         ctx.out.tasks.append(task)
         branch = (d.section, d.subsection)
-        if seen[path] > 1:
-            ctx.finding("duplicate_task_number", "warning", "tasks", task_id, "task_no", path,
-                        "the outline repeats this number; the later task got a #n suffix", task["locator"])
-        elif task["task_no"] is not None and task["task_no"] != last_no.get(branch, 0) + 1:
-            ctx.finding("task_number_gap", "info", "tasks", task_id, "task_no", path,
+        no = task["task_no"]
+        if repeated and no is not None:
+            ctx.finding("duplicate_task_number", "warning", "tasks", task_id, "task_no", _task_path(d),
+                        "the outline repeats this number in another place; the later task got a #n suffix",
+                        task["locator"])
+        elif d.part in (None, 1) and no is not None and no != last_no.get(branch, 0) + 1 and not (
+                branch not in last_no and no == last_any + 1):
+            ctx.finding("task_number_gap", "info", "tasks", task_id, "task_no", _task_path(d),
                         f"expected {last_no.get(branch, 0) + 1} after {last_no.get(branch, 0)}", task["locator"])
-        if task["task_no"] is not None:
-            last_no[branch] = task["task_no"]
-        for ul in d.unit_lists:
-            ctx.out.units.extend(_unit_records(task_id, ul, ctx))
-        if not any(ul.role == "lead" for ul in d.unit_lists):
+        if no is not None:
+            last_no[branch] = last_any = no
+        has_co = any(ul.role == "co" and any(ctx.profile.split_units(p.text)) for ul in d.unit_lists
+                     for p in ul.pieces if not ctx.profile.is_no_unit(p.text))
+        units = [u for ul in d.unit_lists for u in _unit_records(task_id, ul, ctx, has_co)]
+        ctx.out.units.extend(units)
+        if not any(u["role"] == "lead" for u in units):
             ctx.finding("task_without_lead_unit", "warning", "tasks", task_id, "task_text", task["task_text"][:40],
                         "the task names no 牵头单位; check the original", task["locator"])
     for p in stray:
@@ -415,88 +553,47 @@ def drafts_to_extraction(drafts: list[Draft], stray: list[Piece], ctx: _Context)
     return ctx.out
 
 
+def _outside(blocks: list[Block], data_tables: Iterable[str]) -> list[Block]:
+    """Drop the blocks inside the file's data tables: a table's text is the table's (read, or not, as a table)."""
+    prefixes = tuple(f"{t}/" for t in data_tables if t.startswith("/"))
+    return [b for b in blocks if not (prefixes and b.locator.startswith(prefixes))]
+
+
 def blocks_to_tasks(blocks: list[Block], *, notice_id: str, raw_file: str, raw_sha256: str,
                     source_format: str, profiles: list[TaskProfile] | None = None,
                     register: AgencyRegister | None = None,
-                    jurisdiction: str | None = ANY_JURISDICTION) -> TaskExtraction:
-    """Read the tasks of a task-decomposition notice from its text blocks (HTML or PDF)."""
+                    jurisdiction: str | None = ANY_JURISDICTION, data_tables: Iterable[str] = ()) -> TaskExtraction:
+    """Read the tasks of a task-decomposition notice from its text blocks (HTML or PDF).
+
+    ``data_tables`` are the XPaths of the file's data tables: text inside them is never read as a task list.
+    Raise NoStructureFound when the text has no task list (its reason says why).
+    """
+    read = _outside(blocks, data_tables)
     best: tuple[list[Draft], list[Piece], TaskProfile] | None = None
+    labelled = False
     for profile in profiles or load_task_profiles():
-        drafts, stray = blocks_to_drafts(blocks, profile)
+        drafts, stray = blocks_to_drafts(read, profile)
+        labelled = labelled or any(it.kind == "labels" for b in read for it in _classify(b, profile))
         if drafts and (best is None or len(drafts) > len(best[0])):
             best = (drafts, stray, profile)
     if best is None:
-        raise NoStructureFound(
-            f"no task structure recognized in {len(blocks)} text blocks: no block carries a unit label "
-            f"such as 牵头单位：/协办单位：", file=raw_file, stage="tasks")
+        skipped = f" ({len(blocks) - len(read)} more inside data tables not read)" if len(read) < len(blocks) else ""
+        why = ("its unit labels (牵头单位：/协办单位：) follow no numbered item or outline heading"
+               if labelled else "no block carries a unit label such as 牵头单位：/协办单位：")
+        raise NoStructureFound(f"no task structure recognized in {len(read)} text blocks{skipped}: {why}",
+                               file=raw_file, stage="tasks")
     drafts, stray, profile = best
     ctx = _Context(notice_id, raw_file, raw_sha256, source_format, profile,
                    register or load_agency_register(), TaskExtraction(profile=profile.name), jurisdiction)
     return drafts_to_extraction(drafts, stray, ctx)
 
 
-# --- the table layout: 序号 | 工作任务 | 牵头单位 | 协办单位, with section rows --------------------------
-
-
-def _value(grid: Grid, r: int, c: int) -> str:
-    """Read a cell as a typed value: its published lines joined CJK-aware."""
-    return clean_text(grid.value(r, c))
-
-
-def _cell_piece(grid: Grid, r: int, c: int) -> Piece:
-    cell = grid.origin_cell(r, c)
-    locator = cell.locator or f"{grid.locator}/row[{r + 1}]/col[{c + 1}]"
-    return Piece(_value(grid, r, c), locator, cell.page, (cell.page,) if cell.page else ())
-
-
-def _heading(text: str, profile: TaskProfile) -> tuple[str, str, str] | None:
-    for kind in ("section", "subsection"):
-        if m := getattr(profile, kind).match(text):
-            return kind, m.group("no"), m.group("title").strip()
-    return None
-
-
-def grid_to_drafts(grid: Grid, recognized: RecognizedTable, profile: TaskProfile) -> list[Draft]:
-    """Read tasks from a recognized task table; section rows (一、… / （一）…) set the outline."""
-    cols = recognized.columns
-    section = subsection = None
-    drafts: list[Draft] = []
-    headings = set(recognized.section_rows)
-    for r in sorted(set(recognized.data_rows) | headings):
-        value = {f: _value(grid, r, c) for f, c in cols.items()}
-        no, text = value.get("task_no", ""), value.get("task_text", "")
-        has_units = bool(value.get("lead_units") or value.get("co_units"))
-        row_text = _value(grid, r, 0) if r in headings else (text if not no else f"{no}{text}")
-        if r in headings or not has_units:
-            # A section may sit in its own merged row or as 序号 一 / 工作任务 title with no units.
-            split_head = _heading(f"{no}、{text}", profile) if no and not no.isdigit() else None
-            if head := _heading(row_text, profile) or split_head:
-                kind, hno, title = head
-                if kind == "section":
-                    section, subsection = (hno, title), None
-                else:
-                    subsection = (hno, title)
-                continue
-        if r in headings or not (text or has_units):
-            continue
-        task_no = no if no.isdigit() else None
-        if task_no is None and (m := profile.task.match(text)):
-            task_no, text = m.group("no"), m.group("text").strip()
-        piece = _cell_piece(grid, r, cols["task_text"])
-        d = Draft(section, subsection, task_no, [Piece(text, piece.locator, piece.page, piece.pages)])
-        for role, field_name in (("lead", "lead_units"), ("co", "co_units")):
-            if value.get(field_name):
-                header = recognized.header_rows[0] if recognized.header_rows else None
-                label = _value(grid, header, cols[field_name]) if header is not None else field_name
-                d.unit_lists.append(UnitList(role, label, [_cell_piece(grid, r, cols[field_name])]))
-        drafts.append(d)
-    return drafts
-
-
 def grid_to_tasks(grid: Grid, recognized: RecognizedTable, *, notice_id: str, raw_file: str, raw_sha256: str,
                   profiles: list[TaskProfile] | None = None, register: AgencyRegister | None = None,
                   jurisdiction: str | None = ANY_JURISDICTION) -> TaskExtraction:
     """Read the tasks of a task table (a grid recognized with the ``task_list`` table profile)."""
+    from pipeline.kinds.task_table import grid_to_drafts, unread_columns
+
     profile = (profiles or load_task_profiles())[0]
     drafts = grid_to_drafts(grid, recognized, profile)
     if not drafts:
@@ -504,4 +601,9 @@ def grid_to_tasks(grid: Grid, recognized: RecognizedTable, *, notice_id: str, ra
     ctx = _Context(notice_id, raw_file, raw_sha256, grid.source_format, profile,
                    register or load_agency_register(), TaskExtraction(profile=f"table:{recognized.profile.kind}"),
                    jurisdiction)
+    for name, locator in unread_columns(recognized):
+        ctx.finding("task_column_not_read", "info", "tasks", "", name, name,
+                    "the task table's column is read into no task field (its cells are kept in table_cells); "
+                    "add its header to the task_list profile of pipeline/data/table_profiles.toml if it is one",
+                    locator)
     return drafts_to_extraction(drafts, [], ctx)

@@ -149,7 +149,8 @@ def register_gaps(con: duckdb.DuckDBPyConnection) -> list[dict]:
         SELECT 'agencies', 'unknown', u.unit_as_written, CAST(count(*) AS INTEGER), 'task_units', min(u.unit_id),
                n.jurisdiction_code
         FROM task_units u LEFT JOIN current_notices n USING (notice_id)
-        WHERE u.agency_id IS NULL AND NOT u.is_fragment GROUP BY u.unit_as_written, n.jurisdiction_code
+        WHERE u.agency_id IS NULL AND NOT u.is_fragment AND u.match <> 'office'  -- an office (处室) is no agency
+        GROUP BY u.unit_as_written, n.jurisdiction_code
         UNION ALL
         SELECT 'agencies', 'unknown', s.supplier_as_written, CAST(count(*) AS INTEGER), 'provision_suppliers',
                min(s.supplier_id), n.jurisdiction_code
