@@ -106,3 +106,29 @@ def test_leftovers_of_a_killed_run_are_removed_at_the_next_start(tmp_path):
     refresh(raw, wh, staging_dir=staging)
     assert sorted(p.name for p in wh.parent.iterdir()) == [".policy.duckdb.lock", "parquet", "policy.duckdb"]
     assert not (staging / "gate-99999").exists() and not (bucket / ".deadbeef.99999.tmp").exists()
+
+
+def test_accepting_a_task_finding_stores_no_explanation_and_a_correction_lands_in_canonical_values(tmp_path):
+    raw = copy_raw(tmp_path, {HTML_2009.name})
+    reviews = tmp_path / "reviews"
+    reviews.mkdir()
+    wh = tmp_path / "policy.duckdb"
+    refresh(raw, wh, staging_dir=tmp_path / "st", reviews_dir=reviews)
+    split, = query(wh, "SELECT flag_id, evidence, suggestion FROM dq_flags WHERE rule = 'paragraph_split_by_page_break'")
+    cut, = query(wh, "SELECT flag_id, evidence, record_id FROM dq_flags WHERE rule = 'truncated_unit_list'")
+    assert split[2] is None  # an explanation is a message, never a suggested value
+    with open(reviews / "decisions.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["flag_id", "decision", "corrected_value", "reviewer", "decided_on", "note", "evidence"])
+        w.writerow([split[0], "accept", "", "qa1", "2026-12-01", "the join is right", split[1]])
+        w.writerow([cut[0], "correct", "市卫生健康委", "qa1", "2026-12-01", "as in the signed original", cut[1]])
+    refresh(raw, wh, staging_dir=tmp_path / "st", reviews_dir=reviews)
+    assert query(wh, f"SELECT review_status, canonical_value FROM dq_flags WHERE flag_id = '{split[0]}'") == [
+        ("accepted", None)]
+    # The accepted join changes no value: no canonical value for the task's text.
+    assert query(wh, "SELECT count(*) FROM canonical_values WHERE record_table = 'tasks'") == [(0,)]
+    assert query(wh, "SELECT record_table, record_id, column_name, published_value, canonical_value, flag_ids "
+                     "FROM canonical_values") == [
+        ("task_units", cut[2], "unit_as_written", "市", "市卫生健康委", [cut[0]])]
+    # The published text is untouched.
+    assert query(wh, f"SELECT unit_as_written FROM task_units WHERE unit_id = '{cut[2]}'") == [("市",)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from pipeline.kinds.provisions import extra_values
 from pipeline.kinds.recognize import RecognizedTable
 from pipeline.kinds.tasks import Draft, Piece, TaskProfile, UnitList
 from pipeline.model import Grid
@@ -96,6 +97,7 @@ def grid_to_drafts(grid: Grid, recognized: RecognizedTable, profile: TaskProfile
     section = subsection = None
     drafts: list[Draft] = []
     headings = set(recognized.section_rows)
+    extras = extra_values(recognized)  # columns no task field reads, kept on the task (nothing silently dropped)
     for r in sorted(set(recognized.data_rows) | headings):
         value = {f: _value(grid, r, c) for f, c in cols.items()}
         no = value.get("task_no", "").rstrip(".．、")
@@ -125,7 +127,7 @@ def grid_to_drafts(grid: Grid, recognized: RecognizedTable, profile: TaskProfile
             text = title
         d = Draft(section, subsection, task_no, [Piece(text, piece.locator, piece.page, piece.pages)],
                   title=_cell_piece(grid, r, cols["task_title"]) if titled and title else None,
-                  group=_group(grid, r, cols, no, title))
+                  group=_group(grid, r, cols, no, title), extra=extras.get(r))
         if "deadline" in cols and value.get("deadline"):
             d.deadline = _cell_piece(grid, r, cols["deadline"])
         for field_name, (label, kind) in kinds.items():

@@ -212,6 +212,7 @@ class Draft:
     deadline: Piece | None = None
     part: int | None = None  # the row's number among the rows of one 序号 cell (a rowspan'd number)
     group: object = None  # what ties the rows of one task: the origin of their 序号 cell
+    extra: dict | None = None  # a task table's columns no task field reads: header → value
 
 
 @dataclass
@@ -428,6 +429,7 @@ def _task_record(d: Draft, seq: int, task_id: str, ctx: _Context) -> dict:
         "task_text": join_pieces(d.pieces, ctx, task_id, "tasks", "task_text"),
         **_deadline_fields(d, task_id, ctx),
         **ctx.lineage(cells),
+        "extra": d.extra,
     }
 
 

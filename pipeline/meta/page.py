@@ -354,7 +354,8 @@ def _disagree(field_name: str, kept: str, other: str, kept_from: str, other_from
     return {
         "rule": "metadata_sources_disagree", "severity": "info", "record_table": "notices", "record_id": "",
         "column_name": field_name, "evidence": f"{kept_from}: {kept} | {other_from}: {other}",
-        "suggestion": f"kept the {kept_from} value; check which one the notice prints", "locator": "",
+        "suggestion": None, "message": f"kept the {kept_from} value; check which one the notice prints",
+        "locator": "",
         "field": field_name, "values": {kept_from: kept, other_from: other},
     }
 

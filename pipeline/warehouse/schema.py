@@ -348,6 +348,7 @@ table(
     C("deadline_period", "VARCHAR", "Period deadline_text names: YYYY, YYYY-MM, YYYY-MM-DD, YYYY-H1/H2, YYYY-Q1..Q4, YYYY/YYYY (a span of years), ongoing (长期坚持, 持续推进), yearly / yearly-MM / yearly-MM-DD, half-yearly, quarterly, monthly (每年12月 -> yearly-12); NULL when not parsed. Vocabulary: [deadline] of pipeline/data/task_profiles.toml."),
     *TASK_LINEAGE,
     C("pages", "INTEGER[]", "PDF pages the task text sits on; NULL for HTML."),
+    C("extra", "MAP(VARCHAR, VARCHAR)", "A task table's header columns no task field reads: header → value (nothing is dropped; e.g. 备注)."),
     key=("task_id",),
     per_file=True,
 )
@@ -522,8 +523,8 @@ table(
 
 table(
     "canonical_values",
-    "one row per provision cell that QA decisions correct: the published value and the canonical one",
-    C("record_table", "VARCHAR", "Table of the record (service_provisions).", False),
+    "one row per cell of a typed table (provisions, tasks, task units, targets, profile-defined tables) that QA decisions correct: the published value and the canonical one",
+    C("record_table", "VARCHAR", "Table of the record (service_provisions, tasks, task_units, targets or a profile-defined table).", False),
     C("record_id", "VARCHAR", "Key of the record.", False),
     C("column_name", "VARCHAR", "Column corrected.", False),
     C("notice_id", "VARCHAR", "Notice of the record.", False),
