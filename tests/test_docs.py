@@ -20,8 +20,8 @@ def test_data_dictionary_is_generated_from_the_schema():
         "run `make dictionary`")
 
 
-def test_readme_has_three_example_queries():
-    assert len(EXAMPLES) == 3
+def test_readme_has_four_example_queries():
+    assert len(EXAMPLES) == 4
 
 
 @pytest.fixture(scope="module")
