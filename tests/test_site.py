@@ -216,6 +216,18 @@ def test_search_box_finds_chinese_words_of_two_characters_and_more(site, mirror,
     assert f"{len(want)} row{'s' if len(want) > 1 else ''} where search matches &#34;{word}&#34;" in page
 
 
+def test_search_of_one_column(site, mirror):
+    db = sqlite3.connect(f"file:{mirror}?mode=ro", uri=True)
+    rows = db.execute("SELECT standard_text, service_item FROM service_provisions").fetchall()
+    db.close()
+    in_standard = sum("养老" in clean_text(s) for s, _ in rows if s)
+    in_item = sum("养老" in clean_text(i) for _, i in rows if i)
+    assert in_standard > in_item  # the word is in the standards, not in the item names
+    for column, want in (("standard_text", in_standard), ("service_item", in_item)):
+        got = get_json(f"{site}/policy/service_provisions.json", **{f"_search_{column}": "养老"}, _size="max")
+        assert got["filtered_table_rows_count"] == want, column
+
+
 ATTACKS = [
     "ATTACH DATABASE '/tmp/site-attack.db' AS evil",
     "CREATE TABLE evil (x)",
@@ -277,9 +289,15 @@ def test_sqlite_refuses_writes_beneath_datasette(mirror, tmp_path):
     assert sha256(copy) == before
 
 
-def test_serve_without_a_warehouse_fails_in_one_line(tmp_path):
+def test_serve_without_a_readable_warehouse_fails_in_one_line(tmp_path):
     r = CliRunner().invoke(app, ["serve", "--warehouse", str(tmp_path / "none.duckdb"), "--check"])
-    assert r.exit_code == 1 and "serve failed" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 1 and "serve failed" in r.output and "does not exist" in r.output
+    assert "Traceback" not in r.output
+    garbage = tmp_path / "garbage.duckdb"
+    garbage.write_bytes(b"not a database" * 100)
+    r = CliRunner().invoke(app, ["serve", "--warehouse", str(garbage), "--check"])
+    assert r.exit_code == 1 and "serve failed" in r.output and "reading the warehouse" in r.output
+    assert "Traceback" not in r.output and not (tmp_path / "garbage.sqlite").exists()
 
 
 def test_site_refuses_to_start_beside_another_datasette_plugin():

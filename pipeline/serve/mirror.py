@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from pipeline.config import data_path
 from pipeline.errors import PipelineError
 from pipeline.serve.fts import index_text
@@ -29,6 +31,7 @@ from pipeline.serve.query import connect_readonly
 from pipeline.warehouse.ddl import quote
 from pipeline.warehouse.schema import TABLES
 
+TRIGRAM_SQLITE = (3, 34, 0)  # the first SQLite whose FTS5 has the trigram tokenizer
 MIRROR_FORMAT = 1  # bump when the mirror's layout changes: older mirrors are then rebuilt
 FTS_SUFFIX = "_fts"
 BATCH = 5000
@@ -265,6 +268,9 @@ def warehouse_to_sqlite(warehouse: Path, out: Path, config: BrowseConfig | None 
     """Copy the warehouse's analyst tables into a SQLite file at ``out`` (atomically) and write its metadata."""
     warehouse, out = Path(warehouse), Path(out)
     config = config or load_browse_config()
+    if sqlite3.sqlite_version_info < TRIGRAM_SQLITE:
+        raise MirrorFailed(f"SQLite {sqlite3.sqlite_version} has no FTS5 trigram tokenizer", stage="mirror",
+                           hint="use a Python whose sqlite3 is SQLite 3.34 or newer")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
@@ -302,6 +308,9 @@ def warehouse_to_sqlite(warehouse: Path, out: Path, config: BrowseConfig | None 
         meta_tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
         _replace(tmp, out)
         _replace(meta_tmp, metadata_path(out))
+    except duckdb.Error as exc:  # not a DuckDB file, or one a writer holds
+        raise MirrorFailed(f"reading the warehouse: {' '.join(str(exc).split())}", file=str(warehouse),
+                           stage="mirror") from None
     except (sqlite3.Error, OSError) as exc:
         raise MirrorFailed(f"writing {out}: {exc}", file=str(warehouse), stage="mirror") from None
     finally:
