@@ -13,6 +13,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -303,7 +304,7 @@ def test_serve_without_a_readable_warehouse_fails_in_one_line(tmp_path):
 def test_site_refuses_to_start_beside_another_datasette_plugin():
     code = ("import types, sys; from datasette.plugins import pm; pm.register(types.ModuleType('datasette_writer'), "
             "name='datasette_writer'); from pipeline.serve.site import main; main(['serve', '--help'])")
-    r = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", code], cwd=ROOT, capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 1 and "site refused to start" in r.stderr and "datasette_writer" in r.stderr
 

@@ -350,9 +350,9 @@ def site_metadata(database: str, relations: list[Relation], counts: dict[str, in
     searched = ", ".join(sorted(config.search))
     return {
         "title": "policy-tables: published warehouse",
-        "description": (f"A read-only copy of {warehouse.name} {built}: every analyst table, one row per the "
-                        f"grain each table states (docs/data_dictionary.md). Lists are JSON arrays, maps JSON "
-                        f"objects, dates ISO 8601. Full-text search on {searched}: in SQL, "
+        "description": (f"A read-only copy of {warehouse.name} {built}: every analyst table, each page stating "
+                        f"its grain and its columns' meanings (docs/data_dictionary.md). Lists are JSON arrays, "
+                        f"maps JSON objects, dates ISO 8601. Full-text search on {searched}: in SQL, "
                         "`rowid IN (SELECT rowid FROM <table>_fts WHERE <table>_fts MATCH escape_fts('养老'))`. "
                         "Custom SQL runs one SELECT at a time; anything that writes is refused."),
         "databases": {database: {
