@@ -13,9 +13,11 @@ BENCH_ARGS ?=
 # OFFLINE=1 builds from raw/ only (CI and tests: no network); otherwise refresh fetches the sources register first.
 OFFLINE ?=
 PYTEST_ARGS ?=
+# make site SITE_ARGS="--port 8002" (or "--check": build, start, answer one request, stop)
+SITE_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv browser office refresh test bench report dictionary clean
+.PHONY: help venv browser office refresh test bench report dictionary site clean
 
 help: ## List the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,6 +53,9 @@ report: $(STAMP) ## Write the QA report (GX Data Docs + findings) to $(REPORTS)/
 
 dictionary: $(STAMP) ## Regenerate docs/data_dictionary.md from the schema
 	$(PYTHON) -m pipeline dictionary --out docs/data_dictionary.md
+
+site: $(STAMP) ## Browse $(WAREHOUSE) read-only at http://127.0.0.1:8001 (datasette over a SQLite mirror, rebuilt when older)
+	$(PYTHON) -m pipeline serve --warehouse $(WAREHOUSE) $(SITE_ARGS)
 
 clean: ## Remove what a refresh rebuilds (staging, warehouse, reports); raw/ and history/ are never touched
 	rm -rf $(STAGING) $(dir $(WAREHOUSE)) $(REPORTS)

@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline refresh|sql|report|dictionary`."""
+"""Command line: `python -m pipeline refresh|sql|report|dictionary|serve`."""
 
 from __future__ import annotations
 
@@ -180,6 +180,48 @@ def dictionary(out: Path = typer.Option(Path("docs/data_dictionary.md"), "--out"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_dictionary(), encoding="utf-8")
     console.print(f"wrote {out}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default: this machine only)."),
+    port: int = typer.Option(8001, "--port", help="Port to listen on."),
+    warehouse: Path = typer.Option(WAREHOUSE_FILE, "--warehouse", help="Published DuckDB warehouse to browse."),
+    check: bool = typer.Option(False, "--check", help="Build the mirror, start the site, ask it one request, "
+                               "stop (for tests and a quick look that it works)."),
+) -> None:
+    """Browse the warehouse read-only (datasette over a SQLite mirror, rebuilt when the warehouse is newer)."""
+    from pipeline.serve.mirror import ensure_mirror, mirror_is_current, mirror_path
+    from pipeline.serve.query import NoWarehouse
+    from pipeline.serve.site import base_url, check_site, is_loopback, start_site, stop_site, wait_until_up
+
+    if not warehouse.exists():
+        _fail("serve", NoWarehouse("the warehouse does not exist", file=str(warehouse), stage="site"))
+    try:
+        fresh = mirror_is_current(warehouse, mirror_path(warehouse))
+        mirror = ensure_mirror(warehouse)
+    except PipelineError as exc:
+        _fail("serve", exc)
+    console.print(f"mirror {mirror} {'up to date' if fresh else 'rebuilt from ' + str(warehouse)}", markup=False)
+    if not is_loopback(host):
+        err.print(f"[yellow]warning:[/] bound to {escape(host)}: the site is reachable from other machines")
+    url = base_url(host, port)
+    proc = start_site(mirror, host, port)
+    try:
+        if check:
+            wait_until_up(proc, url)
+            console.print(check_site(url, mirror.stem), markup=False)
+            return
+        console.print(f"serving {url}/ read-only (Ctrl-C stops)", markup=False)
+        proc.wait()
+        if proc.returncode:
+            raise typer.Exit(proc.returncode)
+    except PipelineError as exc:
+        _fail("serve", exc)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_site(proc)
 
 
 def main() -> None:

@@ -17,7 +17,8 @@ from pipeline.config import PACKAGE
 
 CODE_SUFFIXES = {".py", ".toml", ".json", ".csv", ".yml", ".yaml", ".css"}
 # Parts of the package that never change what a raw file's partition holds.
-NOT_EXTRACTION = ("report", "serve", "fetch", "engine", "warehouse", "cli.py", "bench.py", "refresh.py", "__main__.py")
+NOT_EXTRACTION = ("report", "serve", "fetch", "engine", "warehouse", "cli.py", "bench.py", "refresh.py", "__main__.py",
+                  "data/browse.toml")
 # ... except these warehouse modules: the partition's schema and format.
 EXTRACTION_ALSO = ("warehouse/schema.py", "warehouse/partitions.py")
 
@@ -42,7 +43,7 @@ def extraction_fingerprint() -> str:
     paths = []
     for p in _files(PACKAGE):
         rel = p.relative_to(PACKAGE).as_posix()
-        if rel.split("/", 1)[0] in NOT_EXTRACTION and rel not in EXTRACTION_ALSO:
+        if (rel.split("/", 1)[0] in NOT_EXTRACTION or rel in NOT_EXTRACTION) and rel not in EXTRACTION_ALSO:
             continue
         paths.append((rel, p))
     return hash_files(paths)
