@@ -224,9 +224,8 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
 
     store = PartitionStore(staging / "partitions")
     t = time.perf_counter()
-    manifests = _partitions(inventory, extraction, store, engine, workers, limits, progress, reports)
+    manifests, reused = _partitions(inventory, extraction, store, engine, workers, limits, progress, reports)
     timings["read"] = time.perf_counter() - t
-    manifests, reused = manifests
     files = [m.file for m in manifests]
     new_shas = {i.sha256 for i in inventory.inputs if i.first_seen_at == now}
     summary.files_cached = len(reused)
@@ -263,8 +262,6 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
             Path(str(built) + ".wal").unlink(missing_ok=True)
     timings.update(outcome.timings)
     _fill_from_outcome(summary, outcome, files, new_shas)
-    info["notices"] = str(summary.notices)
-    _set_notice_count(built, summary.notices)
     publish(built, warehouse)
     progress.stage("publish", f"published {warehouse}")
     t = time.perf_counter()
@@ -327,17 +324,6 @@ def _fill_from_outcome(summary: RefreshSummary, outcome: BuildOutcome, files: li
     summary.notices_new = sum(1 for fs in by_notice.values() if any(f.get("raw_sha256") in new_shas for f in fs))
     summary.notices_unchanged = summary.notices - summary.notices_new
     summary.rows.pop("partitions", None)
-
-
-def _set_notice_count(built: Path, n: int) -> None:
-    import duckdb
-
-    con = duckdb.connect(str(built))
-    try:
-        con.execute("INSERT OR REPLACE INTO build_info VALUES ('notices', ?)", [str(n)])
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
 
 
 def _run_row(run_id: str, now: dt.datetime, s: RefreshSummary, fingerprint: str) -> dict:

@@ -132,7 +132,8 @@ def build_warehouse(target: Path, inp: BuildInput) -> BuildOutcome:
         if not out.gate.passed:
             raise GateFailed(out.gate.summary(), stage="gate")
         con.execute("DELETE FROM build_info")
-        con.executemany("INSERT INTO build_info VALUES (?, ?)", sorted(inp.build_info.items()))
+        notices = con.execute("SELECT count(DISTINCT notice_id) FROM notices").fetchone()[0]
+        con.executemany("INSERT INTO build_info VALUES (?, ?)", sorted({**inp.build_info, "notices": str(notices)}.items()))
         out.rows = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
                     for t, in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
                                           "AND table_name <> 'build_info'").fetchall()}
