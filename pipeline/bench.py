@@ -1,6 +1,22 @@
-"""`make bench`: time our stages against the peers named in the issues, in one run, and print ratios.
+"""`make bench`: time our stages against the peers named in the issues and the refresh at scale, in one run, and print
+the ratios the issues target.
 
-Each measurement is the best of N repetitions (after a warm-up), so a busy core inflates neither side.
+Peers (each measurement the best of N repetitions after a warm-up, so a busy core inflates neither side):
+
+- HTML page -> tidy rows (the Xiamen page) and HTML page -> source_tables/table_rows/table_cells records (d01, d02,
+  the Xiamen page; with a line on where our time goes) vs pandas.read_html; target <= 2x
+- PDF -> tidy rows (the Xiamen list PDF) and PDF -> logical tables (d05, 24 pages: pdf_to_grids + grid_to_table)
+  vs pdfplumber's extract_tables; target <= 1.5x
+- XLSX/XLS -> grid vs pandas.read_excel; DOC conversion by LibreOffice (fresh, cached) and reading its DOCX
+
+Scaling (``--sizes``, default 1,000 and 10,000 notices of scripts/make_corpus.py): on each corpus a full build (empty
+staging and warehouse), a no-op refresh, one notice added, one notice revised (same 文号, new bytes, later PubDate)
+and one review decision added (no file may be read again), each refresh in a fresh process. Per run: wall time; CPU
+(user + sys of the process and the workers it forked, from wait4); peak memory of the process tree (sum of PSS,
+sampled every 0.1 s) and of its largest process (max RSS); files read; notices assembled; the 1-minute load and the
+share of the run some task waited for a CPU (/proc/pressure/cpu: the machine may be shared); then the per-stage
+timings of the refresh summary and the ratios with their targets. ``--quick`` (the Makefile test): 2 repetitions
+and one 20-notice corpus.
 """
 
 from __future__ import annotations
@@ -30,6 +46,7 @@ class Comparison:
     peer_name: str
     peer: float
     target: float
+    detail: str | None = None  # a line on where our side spends its time
 
     @property
     def ratio(self) -> float:
@@ -206,7 +223,35 @@ def bench_html_records(raw_dir: Path, real_dir: Path, repeat: int) -> list[Compa
         out.append(Comparison(f"HTML {path.name[:3] if path.name[0] == 'd' else 'xm'} -> {len(rows)} table_rows",
                               best_of(lambda: html_page_to_table_records(data), repeat), "pandas.read_html",
                               best_of(lambda: pandas_read_html(data), repeat), 2.0))
+        out[-1].detail = html_breakdown(path.name[:3] if path.name[0] == "d" else "xm", data, repeat)
     return out
+
+
+def html_breakdown(name: str, data: bytes, repeat: int) -> str:
+    """Where our HTML path spends its time, step by step (best of ``repeat`` each)."""
+    from pipeline.extract.html import html_to_grids, parse_html
+    from pipeline.ingest.decode import decode_bytes
+    from pipeline.meta.body import find_body, html_to_page
+    from pipeline.tables import grid_to_table, table_to_records
+
+    text, _ = decode_bytes(data)
+    doc = parse_html(text)
+    page = html_to_page(doc)
+    grids = html_to_grids(page.body, page.skip)
+
+    def tables():
+        for i, grid in enumerate(grids):
+            t = grid_to_table(grid, 0)
+            if t.is_data:
+                table_to_records(t, table_id=f"b:{i}", notice_id="b", raw_file="b", raw_sha256="")
+
+    steps = {"decode": lambda: decode_bytes(data), "parse": lambda: parse_html(text), "find body": lambda: find_body(doc),
+             "body+meta": lambda: html_to_page(doc), "grids": lambda: html_to_grids(page.body, page.skip),
+             "tables+records": tables}
+    ms = {k: best_of(fn, repeat) * 1000 for k, fn in steps.items()}
+    return (f"  {name} where the time goes (ms): decode {ms['decode']:.1f}, parse {ms['parse']:.1f}, "
+            f"find body {ms['find body']:.1f}, metadata {ms['body+meta'] - ms['find body']:.1f}, grids {ms['grids']:.1f}, "
+            f"tables+records {ms['tables+records']:.1f}")
 
 
 def pdf_to_logical_tables(data: bytes) -> list:
@@ -526,6 +571,8 @@ def main(argv: list[str] | None = None) -> list[Comparison]:
                    *bench_xlsx(args.real, max(1, repeat // 4))]
         for c in results:
             print(c.line(), flush=True)
+            if c.detail:
+                print(c.detail, flush=True)
         for d in bench_doc(args.real, 1 if args.quick else 3):
             print(d.line(), flush=True)
     if args.only != "peers":
