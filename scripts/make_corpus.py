@@ -22,7 +22,8 @@ Pages carry their 文号 as provenance ``notice_id`` (as the fetcher records a r
 gives the same notice (文号, URL) as new bytes with a later PubDate and another varied row.
 
 The corpus is NOT published text: sidecars say so, and the URLs are on corpus.invalid unless --base-url says
-otherwise. Generation reuses bytes and does string edits only (10,000 notices in a few seconds plus the writes).
+otherwise. Generation reuses bytes and does string and zip edits only: 10,000 notices (12,226 files) in about
+13 s with the writes.
 
     python scripts/make_corpus.py OUT_DIR [--n 1000]          # raw-like folder with provenance sidecars
     python scripts/make_corpus.py OUT_DIR --site [--n 1000]   # a static site (listing + pages + attachments) to serve
