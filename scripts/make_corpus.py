@@ -1,7 +1,7 @@
 """Make a synthetic corpus of N notices from real files, in realistic proportions of every format and table kind.
 
 Every notice has its own 文号 and is distinct bytes; so is every attachment. Per 100 notices (in an interleaved
-order, so any 20 consecutive notices hold every kind):
+order whose first 20 notices already hold every kind):
 
     37  service-list page    the real 2025 page (UTF-8, Word-exported 52-row service table), its own 文号/索引号,
                              one 服务内容 cell extended; every 6th also has the real list PDF as attachment (its
