@@ -85,8 +85,13 @@ def test_bench_prints_ratios():
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r"HTML page -> tidy rows .* pandas\.read_html .* ratio +\d+\.\d+x", r.stdout), r.stdout
     assert re.search(r"PDF -> tidy rows .* pdfplumber\.extract_tables .* ratio +\d+\.\d+x", r.stdout), r.stdout
-    assert re.search(r"refresh of 20 synthetic notices: full .* no-op/full +\d+\.\d+%", r.stdout), r.stdout
-    assert "one notice added (other extractions cached)" in r.stdout
+    assert re.search(r"HTML d01 -> 2 table_rows .* pandas\.read_html .* ratio +\d+\.\d+x", r.stdout), r.stdout
+    assert re.search(r"PDF d05 \(24 pages\) -> tables .* pdfplumber\.extract_tables .* ratio +\d+\.\d+x", r.stdout), r.stdout
+    for scenario in ("full build \\(cold\\)", "no-op", "one notice added", "one notice revised", "review changed"):
+        assert re.search(rf"^ +20 {scenario} +\d+\.\d+ +\d+\.\d+ ", r.stdout, re.M), r.stdout
+    assert re.search(r"one notice added / full build at 20: +\d+\.\d+% of the wall .*; files read [12]\b", r.stdout)
+    assert re.search(r"review changed / full build at 20: .* files re-read 0 \(target 0\)", r.stdout), r.stdout
+    assert re.search(r"CPU/wall of the full build at 20: \d+\.\d+", r.stdout), r.stdout
 
 
 def test_dictionary_regenerates_the_committed_file():
