@@ -194,16 +194,17 @@ MATTERS_PDF = "d05-jx-rqsp-matters-list.pdf"  # 24 pages, one logical table of 2
 
 
 def html_page_to_table_records(data: bytes) -> dict[str, list[dict]]:
-    """Our generic HTML path as a refresh runs it: decode, parse, find the body, grids, tables, their records."""
+    """Our generic HTML path to the generic tables: decode, parse, isolate the article body (hidden elements and
+    chrome skipped), grids, tables, their records. The page's metadata is another stage (html_breakdown shows it)."""
     from pipeline.extract.html import html_to_grids, parse_html
     from pipeline.ingest.decode import decode_bytes
-    from pipeline.meta.body import html_to_page
+    from pipeline.meta.body import find_body
     from pipeline.tables import grid_to_table, table_to_records
 
     text, _ = decode_bytes(data)
-    page = html_to_page(parse_html(text))
+    body, _, skip, _ = find_body(parse_html(text))
     out: dict[str, list[dict]] = {}
-    for i, grid in enumerate(html_to_grids(page.body, page.skip)):
+    for i, grid in enumerate(html_to_grids(body, skip)):
         table = grid_to_table(grid, 0)
         if table.is_data:
             table.table_no = i + 1

@@ -75,6 +75,9 @@ def test_stylesheet_rules_hide_the_duplicate_and_inline_display_wins_over_an_ord
     (".x{display:none} #a{display:block}", set()),  # the more specific rule wins
     ("@media print{.x{display:none}} .y:hover{display:none}", set()),  # conditional / state rules ignored
     (".x{display:none!important}", {"a"}),
+    (".x{display:block}</style><style>div.x{display:none}", {"a"}),  # equal weight: the later sheet wins
+    ("div.x{display:none}</style><style>div.x{display:block}", set()),
+    ("body > div#b{display:none} body div{display:block}", {"b"}),  # combinators go through XPath
 ])
 def test_page_css_rules(css, hidden_ids):
     doc = parse_html(f"<html><head><style>{css}</style></head><body><div id='a' class='x'>1</div>"

@@ -11,7 +11,8 @@ are ignored: a hidden element we miss shows up as content, never the other way r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import cssselect
 import tinycss2
@@ -22,6 +23,7 @@ from pipeline.extract.html import is_hidden  # noqa: F401 (one walker decides vi
 _INLINE_DISPLAY = re.compile(r"(?:^|;)\s*display\s*:\s*([^;!]+)(!\s*important)?", re.I)
 _INLINE_HIDDEN = re.compile(r"(?:^|;)\s*visibility\s*:\s*hidden", re.I)
 _SKIP_MEDIA = re.compile(r"\b(print|speech|aural)\b", re.I)
+_SETS_NONE = re.compile(r"display\s*:\s*none", re.I)
 _TRANSLATOR = cssselect.HTMLTranslator()
 
 
@@ -35,6 +37,29 @@ class DisplayRule:
     important: bool
     specificity: tuple[int, int, int]
     order: int
+    simple: tuple[str | None, frozenset, str | None] | None = None  # (tag, classes, id) of a compound selector
+
+
+def simple_selector(sel) -> tuple[str | None, frozenset, str | None] | None:
+    """(tag, classes, id) of a selector made only of a tag, classes and an id (div.ng-hide, #top, .x.y), else None:
+    those are matched from an index of the page instead of an XPath walk of it per rule."""
+    classes, ident, node = set(), None, sel.parsed_tree
+    while True:
+        name = type(node).__name__
+        if name == "Class":
+            classes.add(node.class_name)
+            node = node.selector
+        elif name == "Hash":
+            if ident is not None:
+                return None
+            ident = node.id
+            node = node.selector
+        elif name == "Element":
+            if node.namespace not in (None, "*"):
+                return None
+            return (None if node.element in (None, "*") else node.element.lower(), frozenset(classes), ident)
+        else:
+            return None
 
 
 def _declarations(rule) -> list[tuple[str, str, bool]]:
@@ -68,7 +93,8 @@ def stylesheet_display_rules(css: str, start: int = 0) -> list[DisplayRule]:
                 continue
             for _, value, important in decls:
                 order += 1
-                rules.append(DisplayRule(sel.canonical(), xpath, value, important, sel.specificity(), order))
+                rules.append(DisplayRule(sel.canonical(), xpath, value, important, sel.specificity(), order,
+                                         simple_selector(sel)))
     return rules
 
 
@@ -83,13 +109,24 @@ def document_elements(doc: etree._Element):
             yield from top.iter()
 
 
+@lru_cache(maxsize=256)
+def _sheet_rules(css: str) -> tuple[DisplayRule, ...]:
+    """A stylesheet's display rules, parsed once per text: a site's pages share their template's stylesheets."""
+    return tuple(stylesheet_display_rules(css)) if "display" in css.lower() else ()
+
+
 def page_display_rules(doc: etree._Element) -> list[DisplayRule]:
-    """Collect the ``display`` rules of every ``<style>`` block of the page, in document order."""
+    """Collect the ``display`` rules of every ``<style>`` block of the page, in document order.
+
+    A page whose stylesheets never say ``display: none`` hides nothing by rule: none is parsed."""
+    sheets = [s.text or "" for s in (e for e in document_elements(doc) if e.tag == "style")
+              if not _SKIP_MEDIA.search(s.get("media", ""))]
+    if not any(_SETS_NONE.search(css) for css in sheets):
+        return []
     rules: list[DisplayRule] = []
-    for style in (e for e in document_elements(doc) if e.tag == "style"):
-        if _SKIP_MEDIA.search(style.get("media", "")):
-            continue
-        rules.extend(stylesheet_display_rules(style.text or "", start=len(rules)))
+    for css in sheets:
+        base = len(rules)
+        rules.extend(replace(r, order=base + i) for i, r in enumerate(_sheet_rules(css)))
     return rules
 
 
@@ -98,22 +135,64 @@ def _inline_display(el: etree._Element) -> tuple[str | None, bool]:
     return (m.group(1).strip().lower(), bool(m.group(2))) if m else (None, False)
 
 
+class _Index:
+    """The page's elements by tag, class and id, built once: simple selectors are matched from it."""
+
+    def __init__(self, doc: etree._Element):
+        self.tags: dict[str, list] = {}
+        self.classes: dict[str, set] = {}
+        self.ids: dict[str, set] = {}
+        self.all: list = []
+        for el in document_elements(doc):
+            if not isinstance(el.tag, str):
+                continue
+            self.all.append(el)
+            self.tags.setdefault(el.tag.lower(), []).append(el)
+            for c in (el.get("class") or "").split():
+                self.classes.setdefault(c, set()).add(el)
+            if (i := el.get("id")) is not None:
+                self.ids.setdefault(i, set()).add(el)
+
+    def match(self, simple: tuple[str | None, frozenset, str | None]) -> list:
+        tag, classes, ident = simple
+        pools = [self.classes.get(c, set()) for c in classes] + ([self.ids.get(ident, set())] if ident else [])
+        if pools:
+            found = set.intersection(*map(set, pools))
+            return [el for el in found if tag is None or el.tag.lower() == tag]
+        return list(self.tags.get(tag, ())) if tag else list(self.all)
+
+
 def hidden_elements(doc: etree._Element) -> frozenset[etree._Element]:
     """Return the elements hidden by inline style, the ``hidden`` attribute or the page's stylesheet rules.
 
-    Only the elements a rule names are returned; a walker skips their subtrees.
+    Only the elements a rule names are returned; a walker skips their subtrees. Only elements a ``display:none``
+    rule names can be hidden by a rule, so the other rules are matched against those alone.
     """
     winner: dict[etree._Element, tuple[tuple, str]] = {}
     tree = doc.getroottree()
-    for rule in page_display_rules(doc):
+    rules = page_display_rules(doc)
+    none_rules = [r for r in rules if r.value == "none"]
+    index = _Index(doc) if none_rules else None
+
+    def matches(rule: DisplayRule) -> list:
+        if rule.simple is not None:
+            return index.match(rule.simple)
         try:
-            matched = tree.xpath(rule.xpath)
+            return [el for el in tree.xpath(rule.xpath) if isinstance(el, etree._Element)]
         except etree.XPathError:
-            continue
-        weight = (rule.important, rule.specificity, rule.order)
-        for el in matched:
-            if isinstance(el, etree._Element) and (el not in winner or winner[el][0] < weight):
+            return []
+
+    for rule in none_rules:
+        for el in matches(rule):
+            weight = (rule.important, rule.specificity, rule.order)
+            if el not in winner or winner[el][0] < weight:
                 winner[el] = (weight, rule.value)
+    if winner:
+        for rule in (r for r in rules if r.value != "none"):
+            weight = (rule.important, rule.specificity, rule.order)
+            for el in matches(rule):
+                if el in winner and winner[el][0] < weight:
+                    winner[el] = (weight, rule.value)
     hidden: set[etree._Element] = set()
     for el in document_elements(doc):
         if not isinstance(el.tag, str):

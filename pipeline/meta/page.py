@@ -16,7 +16,7 @@ import datetime as dt
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import cssselect
@@ -58,9 +58,9 @@ class SiteProfile:
         if unknown:
             raise ValueError(f"site profile {self.name}: unknown fields {sorted(unknown)}")
 
-    @property
+    @cached_property
     def pattern(self) -> re.Pattern:
-        """Match any label of the profile, layout spaces allowed between its characters."""
+        """Match any label of the profile, layout spaces allowed between its characters (compiled once)."""
         alts = "|".join(r"\s*".join(map(re.escape, k)) for k in sorted(self.labels, key=len, reverse=True))
         if self.label_style == "bracket":
             return re.compile(rf"【\s*(?P<label>{alts})\s*】")
