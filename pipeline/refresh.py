@@ -39,7 +39,8 @@ from pipeline.warehouse.expectations import load_suites
 from pipeline.warehouse.fingerprint import (build_fingerprint, combined, extraction_fingerprint, folder_fingerprint,
                                             inputs_fingerprint)
 from pipeline.warehouse.export import export_dir_for, export_parquet
-from pipeline.warehouse.load import publish, read_build_info, remove_stale_builds, temp_path_for
+from pipeline.warehouse.load import (publish, published_partition_keys, read_build_info, remove_stale_builds,
+                                     temp_path_for)
 from pipeline.warehouse.lock import refresh_lock
 from pipeline.warehouse.partitions import Manifest, PartitionStore, partition_key
 
@@ -129,13 +130,14 @@ def _failure_manifest(job: PartitionJob, store: PartitionStore, why: str, stage:
 
 
 def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: str, workers: int, limits: Budget,
-                    progress: Reporter, reports: list[str]) -> tuple[dict[str, Manifest], set[str]]:
+                    progress: Reporter, reports: list[str], loaded: frozenset[str] | set[str] = frozenset()
+                    ) -> tuple[dict[str, Manifest], set[str]]:
     """Return a sound manifest for every job (and the keys reused), reading only files whose partition is missing
-    or damaged."""
+    or damaged. Partitions in ``loaded`` (already in the warehouse the build starts from) are trusted unhashed."""
     manifests: dict[str, Manifest] = {}
     todo = []
     for job in jobs:
-        m, why = store.read(job.key)
+        m, why = store.read(job.key, verify=job.key not in loaded)
         if m is not None:
             manifests[job.key] = m
         else:
@@ -224,7 +226,11 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
 
     store = PartitionStore(staging / "partitions")
     t = time.perf_counter()
-    manifests, reused = _partitions(inventory, extraction, store, engine, workers, limits, progress, reports)
+    incremental = warehouse.exists() and published.get("build_code") == build_code and not force
+    # Partitions the published warehouse already holds are not read again by an incremental build: their bytes need
+    # no hashing. Every other partition is verified against its manifest before it is loaded.
+    loaded = published_partition_keys(warehouse) if incremental else set()
+    manifests, reused = _partitions(inventory, extraction, store, engine, workers, limits, progress, reports, loaded)
     timings["read"] = time.perf_counter() - t
     files = [m.file for m in manifests]
     new_shas = {i.sha256 for i in inventory.inputs if i.first_seen_at == now}
@@ -235,7 +241,7 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
     summary.failures = [f.get("reason") or "" for f in files if f.get("status") == "failed"]
     summary.no_table = [f"{f['raw_file']}: {f.get('reason')}" for f in files if f.get("status") == "no_table"]
 
-    base = warehouse if warehouse.exists() and published.get("build_code") == build_code and not force else None
+    base = warehouse if incremental else None
     if warehouse.exists() and base is None and not force:
         progress.stage("build", "the build code or suites changed since the published warehouse: assembling every notice")
     suites = load_suites(expectations_dir)
@@ -277,7 +283,7 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
 
 
 def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: str, workers: int, limits: Budget,
-                progress: Reporter, reports: list[str]) -> tuple[list[Manifest], set[str]]:
+                progress: Reporter, reports: list[str], loaded: set[str]) -> tuple[list[Manifest], set[str]]:
     """Read partitions in two phases: pages and unlinked files first, then attachments under their page's notice."""
     by_url = {}
     linked = []
@@ -291,7 +297,7 @@ def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: 
             first.append(i)
     jobs = _partition_jobs(first, code, store.root, {}, limits)
     got, reused = read_partitions(jobs, store, engine=engine, workers=workers, limits=limits, progress=progress,
-                                  reports=reports)
+                                  reports=reports, loaded=loaded)
     for job in jobs:
         m = got[job.key]
         url = job.input.provenance.get("source_url") or job.input.provenance.get("final_url")
@@ -300,7 +306,7 @@ def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: 
     hints = {i.raw_file: by_url[i.provenance["parent_url"]] for i in linked if i.provenance.get("parent_url") in by_url}
     jobs2 = _partition_jobs(linked, code, store.root, hints, limits)
     got2, reused2 = read_partitions(jobs2, store, engine=engine, workers=workers, limits=limits, progress=progress,
-                                    reports=reports)
+                                    reports=reports, loaded=loaded)
     return [got[j.key] for j in jobs] + [got2[j.key] for j in jobs2], reused | reused2
 
 

@@ -14,11 +14,12 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.refresh import refresh
+from pipeline.warehouse import partitions
 from tests.conftest import HTML_2009, HTML_2025, ROOT
 from tests.test_refresh import copy_raw, query
 
 
-def test_a_review_change_reapplies_decisions_without_reading_any_file(tmp_path):
+def test_a_review_change_reapplies_decisions_without_reading_any_file(tmp_path, monkeypatch):
     raw = copy_raw(tmp_path, {HTML_2025.name, HTML_2009.name})
     reviews = tmp_path / "reviews"
     reviews.mkdir()
@@ -31,9 +32,13 @@ def test_a_review_change_reapplies_decisions_without_reading_any_file(tmp_path):
         w = csv.writer(fh)
         w.writerow(["flag_id", "decision", "corrected_value", "reviewer", "decided_on", "note", "evidence"])
         w.writerow([flag_id, "accept", "", "qa1", "2026-12-01", "", evidence])
+    hashed = []
+    real_sha256 = partitions._sha256
+    monkeypatch.setattr(partitions, "_sha256", lambda p: hashed.append(p) or real_sha256(p))
     summary = refresh(raw, wh, staging_dir=tmp_path / "st", reviews_dir=reviews)
     assert summary.status == "published"
     assert summary.files_cached == summary.files_seen == 2  # every partition reused: no file read again
+    assert hashed == []  # … and none of their Parquet files hashed: the warehouse already holds them
     assert summary.notices_assembled == 0  # no notice assembled or judged again
     assert query(wh, "SELECT review_status, canonical_value, reviewer FROM dq_flags WHERE flag_id = ?".replace(
         "?", f"'{flag_id}'")) == [("accepted", suggestion, "qa1")]
@@ -84,6 +89,9 @@ def test_a_second_refresh_started_while_one_runs_exits_with_a_clear_message(tmp_
     assert "(hint: wait for it to finish (or pass --wait SECONDS" in second.stderr
     # Queued behind a running refresh with --wait, the second one runs once the first is done: no run is lost.
     third = subprocess.Popen([*args, "--force"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60  # the fourth starts once the third holds the lock
+    while time.monotonic() < deadline and f"pid {third.pid}," not in lock.read_text():
+        time.sleep(0.05)
     fourth = subprocess.run([*args, "--force", "--wait", "120"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     third.communicate(timeout=300)
     assert third.returncode == 0 and fourth.returncode == 0, fourth.stderr

@@ -21,6 +21,13 @@ NOT_EXTRACTION = ("report", "serve", "fetch", "engine", "warehouse", "cli.py", "
                   "data/browse.toml")
 # ... except these warehouse modules: the partition's schema and format.
 EXTRACTION_ALSO = ("warehouse/schema.py", "warehouse/partitions.py")
+# Parts that never change what is published: the command line (its options are in the inputs), progress output,
+# how work is scheduled, fetching (new files change the inputs), serving and the benchmark.
+NOT_BUILD = ("serve", "fetch", "engine", "cli.py", "bench.py", "progress.py", "__main__.py", "data/browse.toml")
+
+
+def _outside(rel: str, parts: tuple[str, ...]) -> bool:
+    return rel.split("/", 1)[0] in parts or rel in parts
 
 
 def _files(base: Path) -> list[Path]:
@@ -43,15 +50,15 @@ def extraction_fingerprint() -> str:
     paths = []
     for p in _files(PACKAGE):
         rel = p.relative_to(PACKAGE).as_posix()
-        if (rel.split("/", 1)[0] in NOT_EXTRACTION or rel in NOT_EXTRACTION) and rel not in EXTRACTION_ALSO:
+        if _outside(rel, NOT_EXTRACTION) and rel not in EXTRACTION_ALSO:
             continue
         paths.append((rel, p))
     return hash_files(paths)
 
 
 def build_fingerprint(expectations_dir: Path) -> str:
-    """Hash the whole package and the expectation suites (what assembles, checks and publishes)."""
-    paths = [(p.relative_to(PACKAGE).as_posix(), p) for p in _files(PACKAGE)]
+    """Hash the package but for NOT_BUILD, and the expectation suites (what assembles, checks and publishes)."""
+    paths = [(rel, p) for p in _files(PACKAGE) if not _outside(rel := p.relative_to(PACKAGE).as_posix(), NOT_BUILD)]
     paths += [(f"expectations/{p.name}", p) for p in _files(expectations_dir)]
     return hash_files(paths)
 

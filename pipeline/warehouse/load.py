@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.warehouse.ddl import PARTITIONS_TABLE
+
 
 def publish(built: Path, warehouse: Path) -> None:
     """Replace the published warehouse with the built file in one rename (same folder, same filesystem)."""
@@ -42,6 +44,11 @@ def query_published(warehouse: Path, sql: str) -> list[dict]:
 def read_build_info(warehouse: Path) -> dict[str, str]:
     """Return the published warehouse's build_info, or {} when there is none or it is unreadable."""
     return {r["key"]: r["value"] for r in query_published(warehouse, "SELECT key, value FROM build_info")}
+
+
+def published_partition_keys(warehouse: Path) -> set[str]:
+    """Return the keys of the partitions the published warehouse holds (none when there is no readable one)."""
+    return {r["partition_key"] for r in query_published(warehouse, f"SELECT partition_key FROM {PARTITIONS_TABLE}")}
 
 
 def temp_path_for(warehouse: Path) -> Path:
