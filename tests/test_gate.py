@@ -17,6 +17,7 @@ from pipeline.errors import GateFailed
 from pipeline.warehouse.expectations import SEVERITIES, Spec, Suite, SuiteError, load_suites, read_suite_file, spec_to_expectation
 from pipeline.warehouse.gate import Outcome, outcomes_to_gate, row_key_sql, run_gate, validate_warehouse
 from pipeline.refresh import refresh
+from pipeline.warehouse import quarantine
 from pipeline.warehouse.ddl import create_warehouse
 from pipeline.warehouse.schema import TABLES
 from tests.conftest import ROOT
@@ -228,6 +229,26 @@ def test_duplicated_provision_quarantines_its_notice_and_the_others_publish(copi
                         ("service_provisions", "provision_id=厦民〔2025〕95号:2:3", "")]
     assert count(published, "SELECT count(*) FROM extracted.service_provisions "
                             "WHERE raw_file = 'xm-mzj-2025-095.html'") == [(53,)]
+
+
+def test_candidates_judged_one_notice_per_batch_get_the_same_verdicts(copied, monkeypatch):
+    raw, staging, published = copied
+    tamper(staging, "xm-mzj-2025-095.html", "service_provisions", lambda t: pa.concat_tables([t, t.slice(5, 1)]))
+    whole = refresh(raw, published, staging_dir=staging, force=True)
+    before = count(published, "SELECT notice_id, status FROM notices ORDER BY ALL")
+    monkeypatch.setattr(quarantine, "BATCH_NOTICES", 1)
+    rounds = []
+    real = quarantine.judge_batch
+    monkeypatch.setattr(quarantine, "judge_batch", lambda con, gate, pairs, out: rounds.append(
+        (gate, pairs)) or real(con, gate, pairs, out))
+    batched = refresh(raw, published, staging_dir=staging, force=True)
+    # One GX context validated every batch, and each batch was one notice: the snapshots of the batch before were
+    # overwritten, not cached, since the one bad notice is found alone and every other notice publishes.
+    assert len({id(g) for g, _ in rounds}) == 1 and {len(p) for _, p in rounds} == {1}
+    assert len(rounds) == len(before)
+    assert batched.quarantined == whole.quarantined and len(whole.quarantined) == 1
+    assert count(published, "SELECT notice_id, status FROM notices ORDER BY ALL") == before
+    assert count(published, "SELECT count(*) FROM notices WHERE status = 'published'") == [(len(before) - 1,)]
 
 
 def test_strict_refresh_exits_nonzero_naming_the_quarantined_notice(copied):

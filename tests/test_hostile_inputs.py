@@ -190,6 +190,23 @@ def test_a_dead_slow_or_greedy_worker_fails_its_job_and_the_others_finish():
     assert out["eat"].failure.startswith("over the memory budget (2048 MB")
 
 
+def _allocate_100mb(_):
+    return len(bytearray(100 * 2**20))
+
+
+def test_the_memory_budget_counts_what_the_file_adds_not_what_the_parent_already_maps():
+    """Guards: a refresh run from a big parent process (a test runner, a notebook) failed every PDF with
+    'worker died (signal 11)': the forked worker inherited the parent's mappings and the cap left it no room."""
+    import mmap
+
+    held = mmap.mmap(-1, 3 * 2**30)  # 3 GiB of address space in the parent (never touched, so no real memory)
+    try:
+        [out] = map_local(_allocate_100mb, ["x"], workers=1, limits=Budget(memory_mb=2048, seconds=30))
+    finally:
+        held.close()
+    assert (out.failure, out.value) == (None, 100 * 2**20)
+
+
 # --- failures outside a file's stages: one line, a hint, a non-zero exit, the warehouse untouched ------------------
 
 @pytest.mark.parametrize("target, error, message", [

@@ -32,9 +32,20 @@ class Outcome:
     seconds: float = 0.0
 
 
+def address_space_bytes() -> int:
+    """The process's current virtual size (0 where /proc is not there)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _apply_limits(limits: Budget) -> None:
+    """Cap the worker's address space at what it holds now plus the budget: a forked worker inherits its parent's
+    mappings (a test runner, a scheduler, loaded libraries), and only what one file adds is the file's."""
     if limits.memory_mb:
-        cap = limits.memory_mb * 1024 * 1024
+        cap = address_space_bytes() + limits.memory_mb * 1024 * 1024
         try:
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         except (ValueError, OSError):

@@ -227,26 +227,50 @@ def outcomes_to_gate(outcomes: list[Outcome], seconds: float = 0.0) -> GateResul
     return GateResult(passed=not failures, failures=failures, warnings=warns, outcomes=outcomes, seconds=seconds)
 
 
+class SuiteRunner:
+    """One GX context with the suites registered once against the Parquet snapshots of a folder.
+
+    Each ``run`` validates whatever the snapshots hold now, so a build validates batch after batch of candidates
+    through the same context (writing each batch's snapshots over the last) instead of building one per batch.
+    """
+
+    def __init__(self, snapshot_dir: Path, suites: list[Suite]):
+        self.suites = suites
+        self.order = {s.name: i for i, s in enumerate(suites)}
+        self.runs = 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # GX's deprecation and pandas notices are not findings
+            self.context = new_context()
+            self.definitions = suites_to_definitions(self.context, suites, snapshot_dir)
+
+    def run(self, params: dict, *, complete: bool, run_name: str,
+            index_columns: tuple[str, ...] = (ROW_KEY,)) -> Validation:
+        """Validate the snapshots through one GX checkpoint (pass/fail first, failing suites again for their rows)."""
+        start = time.perf_counter()
+        self.runs += 1
+        full = {"result_format": "COMPLETE", "unexpected_index_column_names": list(index_columns)}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = run_checkpoint(self.context, f"warehouse_gate_{self.runs}", self.definitions,
+                                    full if complete else BOOLEAN_ONLY, params, run_name)
+            outcomes = checkpoint_to_outcomes(result)
+            failing = {o.suite for o in outcomes if not o.success}
+            if failing and not complete:
+                detail = run_checkpoint(self.context, f"warehouse_gate_detail_{self.runs}",
+                                        [d for d in self.definitions if d.name in failing], full, params, run_name)
+                outcomes = [o for o in outcomes if o.suite not in failing] + checkpoint_to_outcomes(detail)
+                outcomes.sort(key=lambda o: self.order.get(o.suite, len(self.order)))
+        return Validation(self.context, result, outcomes_to_gate(outcomes, time.perf_counter() - start))
+
+
 def run_suites(snapshot_dir: Path, suites: list[Suite], params: dict, *, complete: bool, run_name: str,
                index_columns: tuple[str, ...] = (ROW_KEY,)) -> Validation:
-    """Validate written snapshots through one GX checkpoint (pass/fail first, failing suites again for their rows)."""
+    """Validate written snapshots once, through a context of their own."""
     start = time.perf_counter()
-    full = {"result_format": "COMPLETE", "unexpected_index_column_names": list(index_columns)}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # GX's deprecation and pandas notices are not findings
-        context = new_context()
-        definitions = suites_to_definitions(context, suites, snapshot_dir)
-        result = run_checkpoint(context, "warehouse_gate", definitions, full if complete else BOOLEAN_ONLY,
-                                params, run_name)
-        outcomes = checkpoint_to_outcomes(result)
-        failing = {o.suite for o in outcomes if not o.success}
-        if failing and not complete:
-            detail = run_checkpoint(context, "warehouse_gate_detail",
-                                    [d for d in definitions if d.name in failing], full, params, run_name)
-            outcomes = [o for o in outcomes if o.suite not in failing] + checkpoint_to_outcomes(detail)
-            order = {s.name: i for i, s in enumerate(suites)}
-            outcomes.sort(key=lambda o: order.get(o.suite, len(order)))
-    return Validation(context, result, outcomes_to_gate(outcomes, time.perf_counter() - start))
+    validation = SuiteRunner(snapshot_dir, suites).run(params, complete=complete, run_name=run_name,
+                                                       index_columns=index_columns)
+    validation.gate.seconds = time.perf_counter() - start
+    return validation
 
 
 def validate_warehouse(db_path: Path, suites: list[Suite] | None = None, *, complete: bool = False,
@@ -268,19 +292,35 @@ def run_gate(db_path: Path) -> GateResult:
     return validate_warehouse(db_path).gate
 
 
-def validate_candidates(con: duckdb.DuckDBPyConnection, suites: list[Suite], snapshot_dir: Path,
-                        run_name: str = "gate") -> GateResult:
-    """Validate the notice-scope suites on the candidate rows (schema ``cand``) of the notices being assembled.
+class CandidateGate:
+    """Validate the notice-scope suites on candidate rows (schema ``cand``), batch after batch, in one GX context.
 
     Each offending row carries its notice_id, so a failure quarantines that notice, not the run.
     """
-    suites = [s for s in suites if s.scope == "notice"]
-    snapshot_dir.mkdir(parents=True, exist_ok=True)
-    con.execute("SET search_path = 'cand,main'")
-    try:
-        warehouse_to_snapshots(con, suites, snapshot_dir)
-        params = suite_parameters(con, suites)
-    finally:
-        con.execute("RESET search_path")
-    return run_suites(snapshot_dir, suites, params, complete=False, run_name=run_name,
-                      index_columns=(ROW_KEY, NOTICE)).gate
+
+    def __init__(self, suites: list[Suite], snapshot_dir: Path):
+        self.suites = [s for s in suites if s.scope == "notice"]
+        self.snapshot_dir = snapshot_dir
+        self.runner: SuiteRunner | None = None
+
+    def validate(self, con: duckdb.DuckDBPyConnection, run_name: str = "gate") -> GateResult:
+        """Validate the candidates the cand views show now."""
+        start = time.perf_counter()
+        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        con.execute("SET search_path = 'cand,main'")
+        try:
+            warehouse_to_snapshots(con, self.suites, self.snapshot_dir)
+            params = suite_parameters(con, self.suites)
+        finally:
+            con.execute("RESET search_path")
+        if self.runner is None:
+            self.runner = SuiteRunner(self.snapshot_dir, self.suites)
+        gate = self.runner.run(params, complete=False, run_name=run_name, index_columns=(ROW_KEY, NOTICE)).gate
+        gate.seconds = time.perf_counter() - start
+        return gate
+
+
+def validate_candidates(con: duckdb.DuckDBPyConnection, suites: list[Suite], snapshot_dir: Path,
+                        run_name: str = "gate") -> GateResult:
+    """Validate the candidates the cand views show now, once (see CandidateGate)."""
+    return CandidateGate(suites, snapshot_dir).validate(con, run_name)

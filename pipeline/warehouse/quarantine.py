@@ -1,7 +1,8 @@
 """Judge each changed notice alone: its newest version's rows face the notice-scope suites; a failure quarantines it.
 
-Rounds: every notice being assembled puts its newest readable version up as a candidate; GX validates all the
-candidates at once (one checkpoint), and each offending row names its notice. A notice with a failed critical
+Rounds: every notice being assembled puts its newest readable version up as a candidate; GX validates the
+candidates in batches of BATCH_NOTICES notices (one checkpoint each, one GX context for all), and each offending
+row names its notice. A notice with a failed critical
 expectation is quarantined (its rows are withheld from the analyst tables and listed in quarantine_rows) and its
 next older version is tried in the next round, so the last good version stays current. Notices that pass are
 published. A GX error, or a critical failure that names no notice, is a pipeline fault and stops the publish.
@@ -18,9 +19,12 @@ import duckdb
 from pipeline.errors import GateFailed
 from pipeline.warehouse.assemble import set_round
 from pipeline.warehouse.expectations import Suite
-from pipeline.warehouse.gate import GateResult, Outcome, validate_candidates
+from pipeline.warehouse.gate import CandidateGate, GateResult, Outcome
 
 MAX_ROUNDS = 20
+# Candidates validated at once: GX loads each suite's rows into pandas, so a cold build of many notices is judged
+# in batches (through one GX context) and its memory stays that of one batch.
+BATCH_NOTICES = 500
 SHOWN = 3
 
 
@@ -54,12 +58,15 @@ def _reason(failures: list[tuple[Outcome, dict]]) -> str:
             " — see quarantine_rows and the QA report; fix the source file or its profile, then refresh")
 
 
-def judge_candidates(con: duckdb.DuckDBPyConnection, suites: list[Suite], snapshot_root: Path) -> Judgement:
-    """Fill asm.verdicts (and quarantine_rows) for every notice in asm.versions."""
+def judge_candidates(con: duckdb.DuckDBPyConnection, suites: list[Suite], snapshot_root: Path,
+                     batch_notices: int | None = None) -> Judgement:
+    """Fill asm.verdicts (and quarantine_rows) for every notice in asm.versions, judged batch_notices at a time."""
+    batch_notices = batch_notices or BATCH_NOTICES
     con.execute("CREATE OR REPLACE TABLE asm.verdicts (notice_id VARCHAR, version INTEGER, published BOOLEAN, "
                 "failed BOOLEAN, reason VARCHAR)")
     out = Judgement()
-    for n in range(MAX_ROUNDS):
+    gate = CandidateGate(suites, snapshot_root / "candidates")
+    for _ in range(MAX_ROUNDS):
         pairs = [tuple(r) for r in con.execute("""
             SELECT notice_id, max(version) FROM asm.versions
             WHERE file_status <> 'failed'
@@ -68,41 +75,48 @@ def judge_candidates(con: duckdb.DuckDBPyConnection, suites: list[Suite], snapsh
             GROUP BY notice_id ORDER BY notice_id""").fetchall()]
         if not pairs:
             break
-        set_round(con, pairs)
-        result = validate_candidates(con, suites, snapshot_root / f"round-{n + 1}")
-        out.rounds.append(result)
-        out.expectations = max(out.expectations, len(result.outcomes))
-        out.seconds += result.seconds
-        failing: dict[str, list[tuple[Outcome, dict]]] = defaultdict(list)
-        for o in result.outcomes:
-            if o.success:
-                continue
-            if o.error:
-                raise GateFailed(f"{o.suite}: {o.label} could not be evaluated: {o.error}", stage="gate")
-            if o.severity != "critical":
-                out.warnings.append(o.line())
-                continue
-            unnamed = [r for r in o.rows if not r.get("notice_id")]
-            if not o.rows or unnamed:
-                raise GateFailed(f"{o.line()} (the failure names no notice, so no single notice can be quarantined)",
-                                 stage="gate")
-            for r in o.rows:
-                failing[r["notice_id"]].append((o, r))
-        carriers = dict(con.execute("SELECT notice_id || ':' || version, raw_file FROM asm.versions").fetchall())
-        verdicts, qrows = [], []
-        for notice_id, version in pairs:
-            fails = failing.get(notice_id)
-            raw_file = carriers[f"{notice_id}:{version}"]
-            if fails:
-                reason = _reason(fails)
-                out.quarantined.append(Quarantined(notice_id, version, raw_file, reason))
-                verdicts.append([notice_id, version, False, True, reason])
-                qrows += [[notice_id, raw_file, o.suite, o.label, o.why, r["row_key"], r["detail"]] for o, r in fails]
-            else:
-                out.published += 1
-                verdicts.append([notice_id, version, True, False, None])
-        con.executemany("INSERT INTO asm.verdicts VALUES (?, ?, ?, ?, ?)", verdicts)
-        if qrows:
-            con.executemany("INSERT INTO quarantine_rows SELECT ?, ?, v.raw_sha256, ?, ?, ?, ?, ? FROM asm.versions v "
-                            "WHERE v.raw_file = ?", [[q[0], q[1], *q[2:], q[1]] for q in qrows])
+        for i in range(0, len(pairs), batch_notices):
+            judge_batch(con, gate, pairs[i:i + batch_notices], out)
     return out
+
+
+def judge_batch(con: duckdb.DuckDBPyConnection, gate: CandidateGate, pairs: list[tuple[str, int]],
+                out: Judgement) -> None:
+    """Validate one batch of candidates and record a verdict for each of them in asm.verdicts."""
+    set_round(con, pairs)
+    result = gate.validate(con)
+    out.rounds.append(result)
+    out.expectations = max(out.expectations, len(result.outcomes))
+    out.seconds += result.seconds
+    failing: dict[str, list[tuple[Outcome, dict]]] = defaultdict(list)
+    for o in result.outcomes:
+        if o.success:
+            continue
+        if o.error:
+            raise GateFailed(f"{o.suite}: {o.label} could not be evaluated: {o.error}", stage="gate")
+        if o.severity != "critical":
+            out.warnings.append(o.line())
+            continue
+        unnamed = [r for r in o.rows if not r.get("notice_id")]
+        if not o.rows or unnamed:
+            raise GateFailed(f"{o.line()} (the failure names no notice, so no single notice can be quarantined)",
+                             stage="gate")
+        for r in o.rows:
+            failing[r["notice_id"]].append((o, r))
+    carriers = dict(con.execute("SELECT notice_id || ':' || version, raw_file FROM asm.versions").fetchall())
+    verdicts, qrows = [], []
+    for notice_id, version in pairs:
+        fails = failing.get(notice_id)
+        raw_file = carriers[f"{notice_id}:{version}"]
+        if fails:
+            reason = _reason(fails)
+            out.quarantined.append(Quarantined(notice_id, version, raw_file, reason))
+            verdicts.append([notice_id, version, False, True, reason])
+            qrows += [[notice_id, raw_file, o.suite, o.label, o.why, r["row_key"], r["detail"]] for o, r in fails]
+        else:
+            out.published += 1
+            verdicts.append([notice_id, version, True, False, None])
+    con.executemany("INSERT INTO asm.verdicts VALUES (?, ?, ?, ?, ?)", verdicts)
+    if qrows:
+        con.executemany("INSERT INTO quarantine_rows SELECT ?, ?, v.raw_sha256, ?, ?, ?, ?, ? FROM asm.versions v "
+                        "WHERE v.raw_file = ?", [[q[0], q[1], *q[2:], q[1]] for q in qrows])
