@@ -20,7 +20,7 @@ import time
 from typing import Callable, Iterable, Iterator
 
 from pipeline.engine.limits import Budget
-from pipeline.engine.local import Outcome, _apply_limits, _run_one
+from pipeline.engine.local import Outcome, _apply_limits, _run_one, start_forked
 
 
 def run_isolated(job, fn: Callable, limits: Budget) -> tuple[str, object, float]:
@@ -31,7 +31,7 @@ def run_isolated(job, fn: Callable, limits: Budget) -> tuple[str, object, float]
     """
     read_fd, write_fd = os.pipe()
     start = time.monotonic()
-    pid = os.fork()
+    pid = start_forked(os.fork)
     if pid == 0:  # the child
         code = 0
         try:

@@ -8,6 +8,7 @@ stage; the other jobs go on. A worker that dies (a crash, a signal) fails its jo
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import signal
@@ -82,13 +83,25 @@ def _worker(conn: Connection, fn: Callable, limits: Budget) -> None:
             conn.send(("fail", f"result could not be returned: {type(exc).__name__}: {exc}"))
 
 
+def start_forked(start: Callable[[], Any]) -> Any:
+    """Fork with the parent's objects frozen out of the garbage collector (gc.freeze, as the gc docs advise before
+    fork): the child's collections never walk the objects it inherited, whose C-level state other threads of the
+    parent (DuckDB, pyarrow, GX) can leave half-changed in the child. Without it a worker forked from a long-lived
+    process (a test session, a notebook) could crash in its first collection (signal 11 "Garbage-collecting")."""
+    gc.freeze()
+    try:
+        return start()
+    finally:
+        gc.unfreeze()
+
+
 class _Slot:
     """One worker process and the job it is running."""
 
     def __init__(self, ctx, fn: Callable, limits: Budget):
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker, args=(child, fn, limits), daemon=True)
-        self.proc.start()
+        start_forked(self.proc.start)
         child.close()
         self.job = None
         self.started = 0.0
