@@ -50,3 +50,20 @@ def test_an_expectation_suite_edit_changes_the_build_only(package, tmp_path):
     suite.write_text('{"expectations": []}', encoding="utf-8")
     after = layers(expectations)
     assert before[0] == after[0] and before[1] != after[1]
+
+
+def test_an_overlay_data_file_counts_like_the_one_it_replaces(package, tmp_path, monkeypatch):
+    expectations = tmp_path / "expectations"
+    expectations.mkdir()
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    monkeypatch.setenv("POLICY_DATA_DIR", str(overlay))
+    shipped = layers(expectations)
+    (overlay / "table_profiles.toml").write_text((package / "data" / "table_profiles.toml").read_text(encoding="utf-8"),
+                                                 encoding="utf-8")
+    assert layers(expectations) == shipped  # the same bytes under the same name: nothing to redo
+    (overlay / "table_profiles.toml").write_text("# a deployment's own profiles\n", encoding="utf-8")
+    edited = layers(expectations)
+    assert edited[0] != shipped[0] and edited[1] != shipped[1]
+    (overlay / "browse.toml").write_text("# the site's own\n", encoding="utf-8")
+    assert layers(expectations) == edited

@@ -87,6 +87,24 @@ def test_the_fee_profile_alone_loads_fee_standards_row_by_row(fee_build):
                      "WHERE f.raw_sha256 = r.raw_sha256") == [(4,)]
 
 
+def test_adding_the_profile_to_a_built_warehouse_types_the_table_at_the_next_refresh(tmp_path):
+    """Guards: the overlay was not part of the extraction fingerprint, so the refresh after a maintainer added the
+    profile said "nothing to do" and the table stayed untyped."""
+    (tmp_path / "raw").mkdir()
+    shutil.copy(FIXTURE, tmp_path / "raw" / FIXTURE.name)
+    data = overlay(tmp_path, "")  # the shipped profiles, as an overlay
+    first = run(tmp_path, data, *refresh_args(tmp_path))
+    assert first.returncode == 0, first.stdout + first.stderr
+    wh = tmp_path / "wh" / "p.duckdb"
+    assert query(wh, "SELECT kind, n_data_rows FROM source_tables") == [(None, 4)]
+    with open(data / "table_profiles.toml", "a", encoding="utf-8") as fh:
+        fh.write(FEE_PROFILE)
+    second = run(tmp_path, data, *refresh_args(tmp_path))
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert query(wh, "SELECT kind, n_data_rows FROM source_tables") == [("fee_list", 4)]
+    assert query(wh, "SELECT count(*) FROM fee_standards") == [(4,)]
+
+
 def test_a_column_no_field_names_is_kept_on_the_row_and_listed(fee_build):
     _, _, wh, out = fee_build
     assert query(wh, "SELECT extra['收费依据'] FROM fee_standards ORDER BY row_no") == [

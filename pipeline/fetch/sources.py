@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipeline.config import DATA
+from pipeline.config import DATA, data_path
 from pipeline.fetch.settings import FetchSettings
 from pipeline.fetch.errors import SourcesError
 
@@ -115,7 +115,7 @@ def _source(kind: str, entry: dict[str, Any], profiles: dict[str, SiteProfile], 
 
 def load_register(path: Path | str | None = None) -> Register:
     """Read and validate a sources register (default pipeline/data/sources.toml)."""
-    path = Path(path) if path else SOURCES_FILE
+    path = Path(path) if path else data_path(SOURCES_FILE.name)
     file = str(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

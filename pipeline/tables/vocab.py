@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.config import DATA
+from pipeline.config import DATA, data_path
 from pipeline.errors import PipelineError
 from pipeline.text import squash  # NFKC, whitespace removed: labels are compared so
 
@@ -106,8 +106,8 @@ def _note_pattern(words: tuple[str, ...]) -> re.Pattern:
 
 
 def load_table_vocab(path: Path | None = None) -> TableVocab:
-    """Read and validate the table vocabulary (cached per path)."""
-    return _load(str(path or VOCAB_FILE))
+    """Read and validate the table vocabulary (cached per path; a POLICY_DATA_DIR overlay's file replaces ours)."""
+    return _load(str(path or data_path(VOCAB_FILE.name)))
 
 
 @lru_cache(maxsize=8)

@@ -13,7 +13,6 @@ import time
 
 import duckdb
 
-from pipeline.config import DATA
 from pipeline.warehouse.ddl import quote
 from pipeline.warehouse.expectations import Spec, Suite, data_value_set
 from pipeline.warehouse.gate import SHOWN_ROWS, GateResult, Outcome, outcomes_to_gate, row_key_sql
@@ -72,7 +71,7 @@ def offending_predicate(spec: Spec, source: str) -> tuple[str, str]:
             table, _, column = spec.value_set_from_table.partition(".")
             allowed = f"(SELECT {quote(column)} FROM {quote(table)} WHERE {quote(column)} IS NOT NULL)"
         elif spec.value_set_from_data:
-            allowed = _values(data_value_set(spec.value_set_from_data, DATA))
+            allowed = _values(data_value_set(spec.value_set_from_data))
         else:
             allowed = _values(k["value_set"])
         return f"{considered} AND {col} IS NOT NULL", f"{col} NOT IN {allowed}"

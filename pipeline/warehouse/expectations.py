@@ -24,7 +24,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import DATA, EXPECTATIONS_DIR
+from pipeline.config import EXPECTATIONS_DIR, data_path
 
 SEVERITIES = ("critical", "warning")
 SCOPES = ("notice", "warehouse")
@@ -192,13 +192,17 @@ def kind_suites(table: str) -> list[Suite]:
     return [rows, check]
 
 
-def data_value_set(ref: str, data_dir: Path = DATA) -> list:
+def data_value_set(ref: str, data_dir: Path | None = None) -> list:
     """Return the accepted values at `file.toml#dotted.key` in a data file, kept there with their register.
 
     A key part applied to a list of tables takes that field of each (`agencies.toml#agency.id`); a table at the
-    end gives its keys (`flag_rules.toml#rules`).
+    end gives its keys (`flag_rules.toml#rules`). Without data_dir the file is the one the pipeline reads (a
+    POLICY_DATA_DIR overlay's, else the package's).
     """
     file, _, key = ref.partition("#")
+    if data_dir is None:
+        found = data_path(file)
+        data_dir = (found if found.exists() else data_path(file.removesuffix(".toml"))).parent
     folder = data_dir / file.removesuffix(".toml")
     if not (data_dir / file).exists() and folder.is_dir():  # a register kept as one file per jurisdiction
         return sorted({v for path in sorted(folder.glob("*.toml"))

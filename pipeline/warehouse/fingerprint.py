@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from pipeline.config import PACKAGE
+from pipeline.config import PACKAGE, data_overlay
 
 CODE_SUFFIXES = {".py", ".toml", ".json", ".csv", ".yml", ".yaml", ".css"}
 # Parts of the package that never change what a raw file's partition holds.
@@ -45,20 +45,25 @@ def hash_files(paths: list[tuple[str, Path]]) -> str:
     return h.hexdigest()
 
 
+def package_files() -> list[tuple[str, Path]]:
+    """The package's code and data files by their path in it; a POLICY_DATA_DIR overlay's files stand in for the
+    data files they replace (and count as well when they add one), so editing a deployment's data redoes work."""
+    files = {p.relative_to(PACKAGE).as_posix(): p for p in _files(PACKAGE)}
+    overlay = data_overlay()
+    if overlay is not None:
+        files |= {f"data/{p.relative_to(overlay).as_posix()}": p for p in _files(overlay)}
+    return sorted(files.items())
+
+
 def extraction_fingerprint() -> str:
     """Hash the code and data that shape partitions."""
-    paths = []
-    for p in _files(PACKAGE):
-        rel = p.relative_to(PACKAGE).as_posix()
-        if _outside(rel, NOT_EXTRACTION) and rel not in EXTRACTION_ALSO:
-            continue
-        paths.append((rel, p))
-    return hash_files(paths)
+    return hash_files([(rel, p) for rel, p in package_files()
+                       if not _outside(rel, NOT_EXTRACTION) or rel in EXTRACTION_ALSO])
 
 
 def build_fingerprint(expectations_dir: Path) -> str:
     """Hash the package but for NOT_BUILD, and the expectation suites (what assembles, checks and publishes)."""
-    paths = [(rel, p) for p in _files(PACKAGE) if not _outside(rel := p.relative_to(PACKAGE).as_posix(), NOT_BUILD)]
+    paths = [(rel, p) for rel, p in package_files() if not _outside(rel, NOT_BUILD)]
     paths += [(f"expectations/{p.name}", p) for p in _files(expectations_dir)]
     return hash_files(paths)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.config import DATA, EXPECTATIONS_DIR
+from pipeline.config import EXPECTATIONS_DIR
 from pipeline.errors import PipelineError
 from pipeline.warehouse.expectations import Suite, data_value_set, load_suites, spec_to_expectation
 
@@ -117,7 +117,7 @@ def warehouse_to_snapshots(con: duckdb.DuckDBPyConnection, suites: list[Suite], 
             raise SuiteDoesNotFit(f"suite {suite.name} (expectations/{suite.file}): {exc}", stage="gate") from exc
 
 
-def suite_parameters(con: duckdb.DuckDBPyConnection, suites: list[Suite], data_dir: Path = DATA) -> dict:
+def suite_parameters(con: duckdb.DuckDBPyConnection, suites: list[Suite], data_dir: Path | None = None) -> dict:
     """Resolve value sets taken from registers into GX suite parameters (references are checked in SQL)."""
     params = {}
     for spec in (s for suite in suites for s in suite.specs):
