@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.config import DEFAULT_FORMAT_PREFERENCE, EXPECTATIONS_DIR, REVIEWS_DIR, STAGING_DIR
-from pipeline.engine.limits import Budget, load_budget
+from pipeline.engine.limits import Budget, load_budget, load_build_memory_mb
 from pipeline.errors import GateFailed, PipelineError
 from pipeline.flags.review import load_decisions
 from pipeline.ingest.history import History, default_history_dir
@@ -252,7 +252,7 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
     runs.append(_run_row(run_id, now, summary, fingerprint))
     inp = BuildInput(manifests, base, preference, suites, reviews_dir, staging / f"gate-{os.getpid()}",
                      {"runs": runs, "fetches": history.read("fetches"), "reviews": _latest_reviews(history)},
-                     registers_to_rows(), info)
+                     registers_to_rows(), info, memory_mb=load_build_memory_mb())
     built = temp_path_for(warehouse)
     progress.stage("build", f"{len(manifests)} partition(s) into {built.name}")
     try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 
+from pipeline.engine.limits import load_build_memory_mb
 from pipeline.refresh import refresh
+from pipeline.warehouse import build
 from tests.conftest import HTML_2009, HTML_2025, ROOT
 from tests.test_refresh import copy_raw, query
 
@@ -88,3 +90,21 @@ def test_a_build_on_a_dask_cluster_gives_the_same_warehouse_as_one_on_local_core
     differ = {t: (sorted(set(map(repr, a[t])) - set(map(repr, b[t])))[:3],
                   sorted(set(map(repr, b[t])) - set(map(repr, a[t])))[:3]) for t in a if a[t] != b[t]}
     assert differ == {}, f"local-only / dask-only rows: {differ}; dask reports: {cluster.reports}"
+
+
+def test_a_build_under_a_small_duckdb_memory_limit_gives_the_same_warehouse(tmp_path, monkeypatch):
+    raw = copy_raw(tmp_path, {HTML_2025.name, HTML_2009.name})
+    default = refresh(raw, tmp_path / "default.duckdb", staging_dir=tmp_path / "st-default")
+    overlay = tmp_path / "data"
+    overlay.mkdir()
+    shipped = (ROOT / "pipeline" / "data" / "limits.toml").read_text(encoding="utf-8")
+    (overlay / "limits.toml").write_text(shipped.replace("memory_mb = 2048", "memory_mb = 96"), encoding="utf-8")
+    monkeypatch.setenv("POLICY_DATA_DIR", str(overlay))
+    assert load_build_memory_mb() == 96
+    seen = []
+    real = build.build_config
+    monkeypatch.setattr(build, "build_config", lambda inp: seen.append(real(inp)) or seen[-1])
+    small = refresh(raw, tmp_path / "small.duckdb", staging_dir=tmp_path / "st-small")
+    assert seen[0]["memory_limit"] == "96MB" and seen[0]["temp_directory"].endswith("/spill")
+    assert default.status == small.status == "published"
+    assert snapshot(tmp_path / "default.duckdb") == snapshot(tmp_path / "small.duckdb")

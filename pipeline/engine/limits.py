@@ -35,3 +35,17 @@ def _load(path: str) -> Budget:
         f = tomllib.load(fh).get("file", {})
     return Budget(memory_mb=int(f.get("memory_mb", 4096)), seconds=float(f.get("seconds", 300)),
                   max_file_mb=int(f.get("max_file_mb", 256)))
+
+
+def load_build_memory_mb(path: Path | None = None) -> int:
+    """Read [build] memory_mb: the most memory DuckDB may use while it builds the warehouse (0 = DuckDB's default)."""
+    return _load_build(str(path or data_path("limits.toml")))
+
+
+@lru_cache(maxsize=4)
+def _load_build(path: str) -> int:
+    with open(path, "rb") as fh:
+        value = tomllib.load(fh).get("build", {}).get("memory_mb", 2048)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"limits.toml [build]: memory_mb must be an integer >= 0 (0 = no limit), got {value!r}")
+    return value

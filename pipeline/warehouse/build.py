@@ -44,6 +44,7 @@ class BuildInput:
     history_rows: dict[str, list[dict]] = field(default_factory=dict)  # runs, fetches, reviews (previous)
     register_rows: dict[str, list[dict]] = field(default_factory=dict)  # agencies, standards, …
     build_info: dict[str, str] = field(default_factory=dict)
+    memory_mb: int = 0  # DuckDB's memory limit for the build (limits.toml [build]); 0 = DuckDB's default
 
 
 @dataclass
@@ -77,6 +78,13 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> No
     corpus.insert_rows(con, table, rows)
 
 
+def build_config(inp: BuildInput) -> dict[str, str]:
+    """DuckDB settings of the build connection: bounded memory, spilling into the run's scratch folder."""
+    if not inp.memory_mb:
+        return {}
+    return {"memory_limit": f"{inp.memory_mb}MB", "temp_directory": str(inp.snapshot_dir / "spill")}
+
+
 def build_warehouse(target: Path, inp: BuildInput) -> BuildOutcome:
     """Build the warehouse file ``target`` from the partitions; raise GateFailed/LoadFailed to keep the old one."""
     out = BuildOutcome()
@@ -84,7 +92,7 @@ def build_warehouse(target: Path, inp: BuildInput) -> BuildOutcome:
     target.unlink(missing_ok=True)
     if inp.base is not None:
         shutil.copyfile(inp.base, target)
-    con = duckdb.connect(str(target))
+    con = duckdb.connect(str(target), config=build_config(inp))
     try:
         if inp.base is None:
             create_warehouse(con)
