@@ -112,3 +112,11 @@ def test_notice_metadata_is_as_printed(corpus, name):
     got = dict(zip(NOTICE_FIELDS, rows(wh, f"SELECT {', '.join(NOTICE_FIELDS)} FROM notices WHERE raw_file = ?",
                                        [name])[0]))
     assert {k: got[k] for k in want} == want
+
+
+@pytest.mark.parametrize("name", ["d10-klmy-czj-powers-ole.xlsx", "d11-klmy-rf-powers-sheets.xlsx"])
+def test_a_sheets_title_rows_give_the_table_title_and_its_attachment_label_apart(corpus, name):
+    wh, _ = corpus
+    meta = TRUTH[name]["meta"]
+    want = [(t.get("title", meta["title"]).strip(), meta.get("attachment_label")) for t in TRUTH[name]["tables"]]
+    assert rows(wh, "SELECT title, label FROM source_tables WHERE raw_file = ? ORDER BY table_no", [name]) == want

@@ -61,7 +61,7 @@ HEAD = ["序号", "名称", "金额"]
 def test_title_rows_label_row_and_blank_rows_lead_the_table():
     t = table_of(["附件1：", "", ""], [("某某专项资金分配表", 1, 3)], [" ", " ", " "], HEAD, ["1", "甲", "10"])
     assert t.roles == ["title", "title", "title", "header", "data"]
-    assert (t.title, t.columns, cells(t)) == ("附件1：\n某某专项资金分配表", HEAD, [["1", "甲", "10"]])
+    assert (t.title, t.label, t.columns, cells(t)) == ("某某专项资金分配表", "附件1", HEAD, [["1", "甲", "10"]])
 
 
 def test_a_unit_line_above_the_header_is_a_note():

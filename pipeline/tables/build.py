@@ -31,7 +31,7 @@ def grid_to_table(grid: Grid, table_no: int, vocab: TableVocab | None = None) ->
     for r in range(body, grid.n_rows):
         roles[r] = body_role(view, r, sigs)
     columns = list(vocab.kv_columns) if shape == "key_value" else column_names(view, band)
-    title_texts = [clean_text(t) for r in titles for t in view.own_texts(r)]
+    title, label = title_and_label([t for r in titles for t in view.own_texts(r)], grid.caption, vocab)
     notes = [t for r in range(grid.n_rows) if roles[r] == "note" for t in view.own_texts(r)]
     if grid.note_below.strip():
         notes.append(grid.note_below)
@@ -39,7 +39,8 @@ def grid_to_table(grid: Grid, table_no: int, vocab: TableVocab | None = None) ->
     return LogicalTable(
         grid=grid,
         table_no=table_no,
-        title="\n".join(title_texts) or clean_text(grid.caption) or None,
+        title=title,
+        label=label,
         columns=columns,
         col_groups=view.groups,
         header_rows=band,
@@ -50,6 +51,19 @@ def grid_to_table(grid: Grid, table_no: int, vocab: TableVocab | None = None) ->
         why_not=why_not,
         notes=notes,
     )
+
+
+def title_and_label(title_rows: list[str], caption: str | None, vocab: TableVocab) -> tuple[str | None, str | None]:
+    """Split a table's title rows (else its caption's lines) into the title and the attachment label
+    (附件1：) printed above it; each title row stays one line, a caption's lines join CJK-aware."""
+    texts = [t for t in (clean_text(x) for x in title_rows) if t]
+    if not texts and caption:
+        lines = [t for t in (clean_text(x) for x in caption.splitlines()) if t]
+        labelled = bool(lines) and vocab.is_label(lines[0])
+        texts = lines[:1] + [clean_text("\n".join(lines[1:]))] if labelled else [clean_text(caption)]
+    labels = [t.rstrip(":：") for t in texts if vocab.is_label(t)]
+    title = "\n".join(t for t in texts if t and not vocab.is_label(t))
+    return title or None, labels[0] if labels else None
 
 
 def why_not_data(view: View, band: list[int]) -> str | None:

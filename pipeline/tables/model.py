@@ -38,6 +38,7 @@ class LogicalTable:
     is_data: bool = True
     why_not: str | None = None  # why the grid is not a data table (layout, link box, metadata block …)
     notes: list[str] = field(default_factory=list)  # note rows' text, then grid.note_below
+    label: str | None = None  # the attachment label of a title row (附件1), apart from the title
 
     def rows_with(self, role: str) -> list[int]:
         """Return the grid rows that have a role."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pipeline.tables.model import LogicalTable
 from pipeline.tables.view import origin_of, origin_spans
 
-SOURCE_TABLES_COLUMNS = ("table_id", "notice_id", "raw_file", "raw_sha256", "table_no", "title", "kind", "columns",
+SOURCE_TABLES_COLUMNS = ("table_id", "notice_id", "raw_file", "raw_sha256", "table_no", "title", "label", "kind", "columns",
                          "n_header_rows", "n_data_rows", "n_cols", "pages", "locator", "sheet", "source_format",
                          "shape", "notes")
 TABLE_ROWS_COLUMNS = ("table_id", "notice_id", "row_no", "section", "cells", "record", "grid_rows", "pages",
@@ -38,7 +38,7 @@ def table_to_records(t: LogicalTable, *, table_id: str, notice_id: str, raw_file
     pages = sorted({p for o in origins if (p := grid.rows[o[0]][o[1]].page) is not None})
     source = {
         "table_id": table_id, "notice_id": notice_id, "raw_file": raw_file, "raw_sha256": raw_sha256,
-        "table_no": t.table_no, "title": t.title, "kind": None, "columns": list(t.columns),
+        "table_no": t.table_no, "title": t.title, "label": t.label, "kind": None, "columns": list(t.columns),
         "n_header_rows": len(t.header_rows), "n_data_rows": len(t.rows), "n_cols": len(t.columns),
         "pages": pages or None, "locator": grid.locator, "sheet": grid.sheet or None,
         "source_format": grid.source_format, "shape": t.shape, "notes": list(t.notes),

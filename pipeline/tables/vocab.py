@@ -31,6 +31,7 @@ class TableVocab:
     joiner: str
     conjunctions: tuple[str, ...]
     unnamed: str
+    label_pattern: re.Pattern
     note_words: tuple[str, ...]
     total_words: frozenset[str]
     section_levels: tuple[re.Pattern, ...]
@@ -67,6 +68,10 @@ class TableVocab:
             raise BadTableVocab("table vocab: key_value.columns must be two different names", stage="tables")
         if not self.joiner or not self.section_joiner:
             raise BadTableVocab("table vocab: joiners must not be empty", stage="tables")
+
+    def is_label(self, text: str) -> bool:
+        """Tell whether a title row's text is an attachment label (附件, 附件1：, 附 件 2)."""
+        return self.label_pattern.match(squash(text)) is not None
 
     def is_note(self, text: str) -> bool:
         """Tell whether a text opens as a note: 注：…, 备注:…, 注1：…, 单位：万元."""
@@ -105,6 +110,13 @@ def _note_pattern(words: tuple[str, ...]) -> re.Pattern:
     return re.compile(rf"^(?:{alts})[0-9一二三四五六七八九十]*[:：]")
 
 
+def _compile(pattern: str, name: str, path: str) -> re.Pattern:
+    try:
+        return re.compile(pattern)
+    except (re.error, TypeError) as exc:
+        raise BadTableVocab(f"table vocab: {name} pattern {pattern!r}: {exc}", file=path, stage="tables") from exc
+
+
 def load_table_vocab(path: Path | None = None) -> TableVocab:
     """Read and validate the table vocabulary (cached per path; a POLICY_DATA_DIR overlay's file replaces ours)."""
     return _load(str(path or data_path(VOCAB_FILE.name)))
@@ -119,13 +131,7 @@ def _load(path: str) -> TableVocab:
         raise BadTableVocab(f"cannot read {path}: {exc}", file=path, stage="tables") from exc
     try:
         h, r, lay, meta, kv = doc["header"], doc["rows"], doc["layout"], doc["metadata"], doc["key_value"]
-        levels = []
-        for pattern in r["section_levels"]:
-            try:
-                levels.append(re.compile(pattern))
-            except re.error as exc:
-                raise BadTableVocab(f"table vocab: section_levels pattern {pattern!r}: {exc}", file=path,
-                                    stage="tables") from exc
+        levels = [_compile(pattern, "rows.section_levels", path) for pattern in r["section_levels"]]
         return TableVocab(
             header_max_chars=int(h["max_chars"]),
             header_max_rows=int(h["max_rows"]),
@@ -133,6 +139,7 @@ def _load(path: str) -> TableVocab:
             joiner=str(h["joiner"]),
             conjunctions=tuple(h["conjunctions"]),
             unnamed=str(h["unnamed"]),
+            label_pattern=_compile(h["label_pattern"], "header.label_pattern", path),
             note_words=tuple(r["note_words"]),
             total_words=frozenset(squash(w) for w in r["total_words"]),
             section_levels=tuple(levels),
