@@ -240,3 +240,38 @@ def test_a_column_no_field_reads_is_reported_not_dropped_silently():
     assert (f["severity"], f["column_name"], f["evidence"], f["suggestion"]) == ("info", "备注", "备注", None)
     assert "table_cells" in f["message"]
     assert any(c["text"] == "新增" for c in r.records["table_cells"])  # the cell itself is kept
+
+
+def test_units_written_one_per_line_are_one_mention_each_and_a_wrapped_name_stays_whole():
+    r = run(html=page(["序号", "工作任务", "牵头单位", "配合单位"],
+                      [["1", "甲。", "市民政局", "<td><p>市财政局</p><p>市卫生健康委</p></td>"],
+                       ["2", "乙。", "市人社局", "市民政局<br>市财政局<br>各区政府"],
+                       ["3", "丙。", "市民政局", "市发展和改革委<br>员会"],
+                       ["4", "丁。", "市民政局", "市财政局、<br>市医保局"]]))
+    got = [(u["task_id"].split(":", 1)[1], u["role"], u["mention_no"], u["unit_as_written"])
+           for u in r.records["task_units"]]
+    assert got == [("1", "lead", 1, "市民政局"), ("1", "co", 1, "市财政局"), ("1", "co", 2, "市卫生健康委"),
+                   ("2", "lead", 1, "市人社局"), ("2", "co", 1, "市民政局"), ("2", "co", 2, "市财政局"),
+                   ("2", "co", 3, "各区政府"),
+                   ("3", "lead", 1, "市民政局"), ("3", "co", 1, "市发展和改革委员会"),
+                   ("4", "lead", 1, "市民政局"), ("4", "co", 1, "市财政局"), ("4", "co", 2, "市医保局")]
+    assert all(u["match"] != "fragment" for u in r.records["task_units"])
+
+
+def test_a_pdf_unit_cells_lines_are_where_it_wrapped_and_always_join():
+    from pipeline.kinds.task_table import _unit_piece
+    from pipeline.kinds.tasks import load_task_profiles
+    from pipeline.model import Cell, Grid
+
+    profile = load_task_profiles()[0]
+    for fmt, want in (("pdf", "中共厦门市委宣传部"), ("docx", "中共厦门市委\n宣传部")):
+        grid = Grid(fmt, 0, [[Cell("中共厦门市委\n宣传部", (0, 0))]])
+        assert _unit_piece(grid, 0, 0, profile).text == want
+
+
+def test_lines_that_together_are_one_registered_name_stay_one_unit():
+    r = run(html=page(["序号", "工作任务", "牵头单位", "配合单位"],
+                      [["1", "甲。", "<td>中共厦门市委<br>老干部局</td>", "市民政局<br>市财政局"]],
+                      doc_number="厦民〔2025〕1号"))
+    got = [(u["role"], u["unit_as_written"], u["agency_id"] is not None) for u in r.records["task_units"]]
+    assert got == [("lead", "中共厦门市委老干部局", True), ("co", "市民政局", True), ("co", "市财政局", True)]

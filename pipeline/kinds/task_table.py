@@ -33,6 +33,18 @@ def _cell_piece(grid: Grid, r: int, c: int) -> Piece:
     return Piece(_value(grid, r, c), locator, cell.page, (cell.page,) if cell.page else ())
 
 
+def _unit_piece(grid: Grid, r: int, c: int, profile: TaskProfile) -> Piece:
+    """Read a unit cell: units written one per line keep their line breaks (split there), else as _cell_piece.
+    A PDF's lines are where the text wrapped, not where its author broke it: they always join."""
+    piece = _cell_piece(grid, r, c)
+    if grid.source_format == "pdf":
+        return piece
+    lines = [x for x in (clean_text(line) for line in (grid.value(r, c) or "").splitlines()) if x]
+    if profile.lines_are_units(lines):
+        return Piece("\n".join(lines), piece.locator, piece.page, piece.pages)
+    return piece
+
+
 def _heading(text: str, profile: TaskProfile) -> tuple[str, str, str] | None:
     for kind in ("section", "subsection"):
         if m := getattr(profile, kind).match(text):
@@ -132,7 +144,7 @@ def grid_to_drafts(grid: Grid, recognized: RecognizedTable, profile: TaskProfile
             d.deadline = _cell_piece(grid, r, cols["deadline"])
         for field_name, (label, kind) in kinds.items():
             if value.get(field_name) and not profile.is_no_unit(value[field_name]):
-                d.unit_lists.append(UnitList(kind, label, [_cell_piece(grid, r, cols[field_name])], "column"))
+                d.unit_lists.append(UnitList(kind, label, [_unit_piece(grid, r, cols[field_name], profile)], "column"))
         drafts.append(d)
     return _number_parts(drafts)
 

@@ -62,6 +62,7 @@ class TaskProfile:
     fragment: re.Pattern
     not_task: tuple[re.Pattern, ...] = ()  # paragraphs that are never tasks ([structure] of the profiles file)
     no_unit: frozenset[str] = frozenset()  # cell texts that mean "no unit" ([units] none), folded
+    unit_line_ends: tuple[str, ...] = ()  # a unit cell's lines that all end so hold one unit each ([units] line_ends)
 
     def is_not_task(self, text: str) -> bool:
         """Tell whether a paragraph is an article, a contact line or site text: never a task."""
@@ -70,6 +71,13 @@ class TaskProfile:
     def is_no_unit(self, text: str) -> bool:
         """Tell whether a unit cell or mention says there is no unit (/, —, 无)."""
         return fold(text) in self.no_unit
+
+    def lines_are_units(self, lines: list[str]) -> bool:
+        """Tell whether a unit cell's lines are one unit each: every line ends like a whole unit name and is
+        longer than two characters (员会 is the tail of a wrapped 委员会), or is one of the words (各区)."""
+        folded = [fold(line) for line in lines]
+        return len(lines) > 1 and all((len(x) > 2 and x.endswith(self.unit_line_ends))
+                                      or (len(x) > 1 and x in self.unit_line_ends) for x in folded)
 
     def label_kind(self, header: str) -> str | None:
         """Return what a table column header introduces: the kind of the longest label it starts with."""
@@ -84,8 +92,9 @@ class TaskProfile:
         return re.compile(rf"(?:^|(?<=[\s（(；;。，,]))(?P<label>{alts})\s*{self.label_colon}\s*")
 
     def split_units(self, text: str) -> list[str]:
-        """Split a unit list into mentions as published; a trailing separator leaves an empty mention."""
-        return [m.strip() for m in re.split("|".join(map(re.escape, self.unit_separators)), text)]
+        """Split a unit list into mentions as published; a trailing separator leaves an empty mention.
+        A line break separates too: a list keeps one only between units written one per line."""
+        return [m.strip() for m in re.split("|".join(map(re.escape, (*self.unit_separators, "\n"))), text)]
 
 
 @dataclass
@@ -115,6 +124,7 @@ def _load(path: str) -> tuple[TaskProfile, ...]:
         doc = tomllib.load(fh)
     not_task = tuple(re.compile(x) for x in doc.get("structure", {}).get("not_task", ()))
     no_unit = frozenset(fold(x) for x in doc.get("units", {}).get("none", ()))
+    line_ends = tuple(fold(x) for x in doc.get("units", {}).get("line_ends", ()))
     out = []
     for p in doc.get("profile", []):
         for key, groups in (("section", ("no", "title")), ("subsection", ("no", "title")), ("task", ("no", "text"))):
@@ -137,6 +147,7 @@ def _load(path: str) -> tuple[TaskProfile, ...]:
                 fragment=re.compile(p.get("fragment", "^$")),
                 not_task=not_task,
                 no_unit=no_unit,
+                unit_line_ends=line_ends,
             )
         )
     return tuple(out)
@@ -470,6 +481,9 @@ def _unit_records(task_id: str, ul: UnitList, ctx: _Context, task_has_co: bool) 
     text = join_pieces(ul.pieces, ctx, f"{task_id}:{ul.role}", "task_units", "unit_as_written")
     lineage = ctx.lineage(ul.pieces)
     lineage.pop("pages")
+    if "\n" in text and ctx.register.resolve(join_wrapped(text.split("\n")), patterns=False,
+                                              jurisdiction=ctx.jurisdiction):
+        text = join_wrapped(text.split("\n"))  # lines of one registered name (中共厦门市委 / 宣传部)
     mentions = [m for m in ctx.profile.split_units(text) if not ctx.profile.is_no_unit(m)] if text else []
     rows: list[dict] = []
     for mention_no, (mention, (role, role_from)) in enumerate(

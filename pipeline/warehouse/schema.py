@@ -364,7 +364,7 @@ table(
     C("role_from", "VARCHAR", "How role was known: column (the table column's header says it), label (the text's 牵头单位：… label says it) or order (first of a 责任单位 list: lead; the rest: co).", False),
     C("label_as_written", "VARCHAR", "The label or column header the unit is listed under, as published (牵头单位, 责任单位, 配合处室).", False),
     C("position", "INTEGER", "Order of the unit within the task's list for this role, from 1.", False),
-    C("mention_no", "INTEGER", "Order of the 、-separated mention the unit comes from, from 1.", False),
+    C("mention_no", "INTEGER", "Order of the mention the unit comes from (separated by 、，； or, in a table cell, written one per line), from 1.", False),
     C("mention_as_written", "VARCHAR", "The whole mention as published (市老龄办及市居家养老服务工作领导小组成员单位).", False),
     C("unit_as_written", "VARCHAR", "The unit as published; a cut-off fragment (市) is kept and flagged.", False),
     C("unit_canonical", "VARCHAR", "Canonical name of the register entry the unit resolved to, as of the notice; NULL when unresolved (and for offices)."),
