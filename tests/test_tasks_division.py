@@ -275,3 +275,16 @@ def test_lines_that_together_are_one_registered_name_stay_one_unit():
                       doc_number="厦民〔2025〕1号"))
     got = [(u["role"], u["unit_as_written"], u["agency_id"] is not None) for u in r.records["task_units"]]
     assert got == [("lead", "中共厦门市委老干部局", True), ("co", "市民政局", True), ("co", "市财政局", True)]
+
+
+def test_page_a_an_office_is_tied_to_its_agency_only_when_the_task_names_one(page_a):
+    got = {(u["unit_id"].split(":", 1)[1], u["unit_as_written"]): u["office_of"] and u["office_of"].split(":", 1)[1]
+           for u in page_a.records["task_units"] if u["role"] in ("lead_office", "co_office")}
+    assert got[("一.1.1:lead_office:1", "养老服务处")] == "一.1.1:lead:1"
+    assert got[("一.1.1:co_office:1", "规划财务处")] == "一.1.1:co:1"  # one co unit: 各区政府
+    assert got[("二.3.2:co_office:1", "规划财务处")] is None  # two co units: which one is not printed
+    assert got[("二.3.2:co_office:2", "人事处")] is None
+    assert sum(v is not None for v in got.values()) == 9
+    units = {u["unit_id"] for u in page_a.records["task_units"]}
+    assert all(u["office_of"] in units for u in page_a.records["task_units"] if u["office_of"])
+    assert all(u["office_of"] is None for u in page_a.records["task_units"] if u["role"] in ("lead", "co"))

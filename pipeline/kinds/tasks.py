@@ -477,6 +477,17 @@ def _roles_of(ul: UnitList, n_mentions: int, task_has_co: bool) -> list[tuple[st
     return [("lead" if i == 0 else "co", "order") for i in range(n_mentions)]
 
 
+def units_to_offices_of(units: list[dict]) -> list[dict]:
+    """Tie each office (处室) to the agency it sits in: a lead_office to the task's lead unit, a co_office to its
+    co unit, only when the task names exactly one unit of that role (else office_of stays NULL: no guess)."""
+    for office_role, agency_role in (("lead_office", "lead"), ("co_office", "co")):
+        agencies = [u for u in units if u["role"] == agency_role]
+        for u in units:
+            if u["role"] == office_role:
+                u["office_of"] = agencies[0]["unit_id"] if len(agencies) == 1 else None
+    return units
+
+
 def _unit_records(task_id: str, ul: UnitList, ctx: _Context, task_has_co: bool) -> list[dict]:
     text = join_pieces(ul.pieces, ctx, f"{task_id}:{ul.role}", "task_units", "unit_as_written")
     lineage = ctx.lineage(ul.pieces)
@@ -499,7 +510,7 @@ def _unit_records(task_id: str, ul: UnitList, ctx: _Context, task_has_co: bool) 
                 "unit_canonical": m.name if m else None, "agency_id": m.agency_id if m else None,
                 "unit_level": m.level if m else None, "is_old_name": m.is_old_name if m else None,
                 "current_agency_id": m.current_id if m else None, "current_name": m.current_name if m else None,
-                "match": how, "is_fragment": how == "fragment", **lineage,
+                "match": how, "is_fragment": how == "fragment", "office_of": None, **lineage,
             })
             if how == "fragment":
                 ctx.finding("truncated_unit_list", "warning", "task_units", unit_id, "unit_as_written",
@@ -556,7 +567,7 @@ def drafts_to_extraction(drafts: list[Draft], stray: list[Piece], ctx: _Context)
             last_no[branch] = last_any = no
         has_co = any(ul.role == "co" and any(ctx.profile.split_units(p.text)) for ul in d.unit_lists
                      for p in ul.pieces if not ctx.profile.is_no_unit(p.text))
-        units = [u for ul in d.unit_lists for u in _unit_records(task_id, ul, ctx, has_co)]
+        units = units_to_offices_of([u for ul in d.unit_lists for u in _unit_records(task_id, ul, ctx, has_co)])
         ctx.out.units.extend(units)
         if not any(u["role"] == "lead" for u in units):
             ctx.finding("task_without_lead_unit", "warning", "tasks", task_id, "task_text", task["task_text"][:40],

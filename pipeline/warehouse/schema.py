@@ -375,6 +375,7 @@ table(
     C("current_name", "VARCHAR", "Canonical name of that current body."),
     C("match", "VARCHAR", "How the unit resolved: name, alias, prefix, pattern, compound_part, unresolved, fragment, or office (an office: not looked up).", False),
     C("is_fragment", "BOOLEAN", "True for a cut-off unit name at the end of a truncated list.", False),
+    C("office_of", "VARCHAR", "For an office (lead_office / co_office): unit_id of the agency it sits in, the task's one lead (co) unit; NULL when the task names several or none (not guessed), and for agencies."),
     *TEXT_LINEAGE,
     key=("unit_id",),
     per_file=True,
