@@ -189,11 +189,15 @@ def serve(
     warehouse: Path = typer.Option(WAREHOUSE_FILE, "--warehouse", help="Published DuckDB warehouse to browse."),
     check: bool = typer.Option(False, "--check", help="Build the mirror, start the site, ask it one request, "
                                "stop (for tests and a quick look that it works)."),
+    watch: float = typer.Option(5.0, "--watch", min=0, help="Every this many seconds, look whether a refresh "
+                                "published a newer warehouse; if so rebuild the mirror and restart the site "
+                                "(0: never)."),
 ) -> None:
     """Browse the warehouse read-only (datasette over a SQLite mirror, rebuilt when the warehouse is newer)."""
     from pipeline.serve.mirror import ensure_mirror, mirror_is_current, mirror_path
     from pipeline.serve.query import NoWarehouse
-    from pipeline.serve.site import base_url, check_site, is_loopback, start_site, stop_site, wait_until_up
+    from pipeline.serve.site import (base_url, check_site, is_loopback, serve_following, start_site, stop_site,
+                                     wait_until_up)
 
     if not warehouse.exists():
         _fail("serve", NoWarehouse("the warehouse does not exist", file=str(warehouse), stage="site"))
@@ -206,20 +210,25 @@ def serve(
     if not is_loopback(host):
         err.print(f"[yellow]warning:[/] bound to {escape(host)}: the site is reachable from other machines")
     url = base_url(host, port)
+    if not check:
+        console.print(f"serving {url}/ read-only (Ctrl-C stops)"
+                      + (f"; a newer warehouse is picked up within {watch:g}s" if watch else ""), markup=False)
+        try:
+            code = serve_following(warehouse, mirror, host, port, every=watch,
+                                   say=lambda line: console.print(line, markup=False))
+        except PipelineError as exc:
+            _fail("serve", exc)
+        except KeyboardInterrupt:
+            code = 0
+        if code:
+            raise typer.Exit(code)
+        return
     proc = start_site(mirror, host, port)
     try:
-        if check:
-            wait_until_up(proc, url)
-            console.print(check_site(url, mirror.stem), markup=False)
-            return
-        console.print(f"serving {url}/ read-only (Ctrl-C stops)", markup=False)
-        proc.wait()
-        if proc.returncode:
-            raise typer.Exit(proc.returncode)
+        wait_until_up(proc, url)
+        console.print(check_site(url, mirror.stem), markup=False)
     except PipelineError as exc:
         _fail("serve", exc)
-    except KeyboardInterrupt:
-        pass
     finally:
         stop_site(proc)
 

@@ -321,3 +321,44 @@ def test_make_site_builds_the_mirror_starts_and_answers(warehouse, tmp_path):
     assert f"site answered at http://127.0.0.1:{port}/policy: {relations} tables" in r.stdout
     assert f"plugins {PLUGIN_NAME}" in r.stdout
     assert (tmp_path / "policy.sqlite").exists() and (tmp_path / "policy.metadata.json").exists()
+
+
+def test_a_running_site_picks_up_a_newly_published_warehouse(warehouse, tmp_path):
+    wh = tmp_path / "policy.duckdb"
+    shutil.copy(warehouse, wh)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/policy/tasks.json"
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--warehouse", str(wh), "--port", str(port),
+                             "--watch", "0.5"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url, params={"_size": "max"}, timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert len(get_json(url, _size="max", _shape="array")) == 18
+        new = tmp_path / "next.duckdb"  # a refresh's publish: the next warehouse written beside, then renamed
+        shutil.copy(warehouse, new)
+        con = duckdb.connect(str(new))
+        con.execute("DELETE FROM targets; DELETE FROM task_units; DELETE FROM tasks WHERE task_no > 1")
+        con.close()
+        kept = duck(new, "SELECT count(*) FROM tasks")[0][0]
+        assert 0 < kept < 18
+        os.replace(new, wh)
+        deadline, got = time.monotonic() + 120, None
+        while time.monotonic() < deadline and got != kept:
+            try:
+                got = len(get_json(url, _size="max", _shape="array"))
+            except (httpx.TransportError, ValueError):
+                pass
+            time.sleep(0.3)
+        assert got == kept
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+    assert "mirror rebuilt, site restarted" in (tmp_path / "serve.log").read_text()

@@ -94,6 +94,37 @@ def stop_site(proc: subprocess.Popen, timeout: float = 10.0) -> None:
             proc.wait()
 
 
+def serve_following(warehouse: Path, mirror: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
+                    every: float = 5.0, say=print, **popen) -> int:
+    """Serve the mirror until datasette exits (return its status); every ``every`` seconds (0: never), when a
+    refresh has published a newer warehouse, rebuild the mirror and restart datasette on it, so the site never
+    shows an old warehouse for longer than that. A mirror that cannot be rebuilt leaves the old one served."""
+    from pipeline.serve.mirror import ensure_mirror, mirror_is_current
+
+    url = base_url(host, port)
+    proc = start_site(mirror, host, port, **popen)
+    try:
+        while True:
+            try:
+                return proc.wait(timeout=every if every > 0 else None)
+            except subprocess.TimeoutExpired:
+                pass
+            if not Path(warehouse).exists() or mirror_is_current(warehouse, mirror):
+                continue  # (a refresh replaces the warehouse by a rename: it is never seen half-written)
+            try:
+                ensure_mirror(warehouse, mirror)  # written beside and renamed: the running site reads the old one
+            except PipelineError as exc:
+                say(f"warning: the warehouse changed but the mirror could not be rebuilt, still serving the last "
+                    f"one: {exc}")
+                continue
+            stop_site(proc)
+            proc = start_site(mirror, host, port, **popen)
+            wait_until_up(proc, url)
+            say(f"warehouse {warehouse} changed: mirror rebuilt, site restarted at {url}/")
+    finally:
+        stop_site(proc)
+
+
 def check_site(url: str, database: str) -> str:
     """Ask the running site what it serves and which plugins it runs; return one line, or raise SiteFailed."""
     plugins = [p["name"] for p in httpx.get(f"{url}/-/plugins.json", timeout=10.0).json()]
