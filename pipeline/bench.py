@@ -536,6 +536,8 @@ def report_scaling(sizes: list[int], work: Path | None = None) -> list[Run]:
           f"load average {os.getloadavg()[0]:.2f} at start (a shared machine: other jobs inflate wall times)")
     print(RUN_HEADER, flush=True)
     runs: list[Run] = []
+    if work:
+        Path(work).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-", dir=work) as tmp:
         for n in sizes:
             runs += bench_scaling(n, Path(tmp))
