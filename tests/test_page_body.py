@@ -78,10 +78,16 @@ def test_stylesheet_rules_hide_the_duplicate_and_inline_display_wins_over_an_ord
     (".x{display:block}</style><style>div.x{display:none}", {"a"}),  # equal weight: the later sheet wins
     ("div.x{display:none}</style><style>div.x{display:block}", set()),
     ("body > div#b{display:none} body div{display:block}", {"b"}),  # combinators go through XPath
+    ("[data-x]{display:none}", {"b"}),  # attribute present, whatever its value
+    ("div[data-x].y{display:none}", set()),  # all of tag, attribute and class must hold
+    ("[ng\\:cloak]{display:none}", {"c"}),  # an attribute with a colon in its name (AngularJS ng:cloak)
+    ("[data-x]{display:none} #b{display:block}", set()),
+    ("[data-x='1']{display:none}", {"b"}),  # an attribute value test goes through XPath
+    ("[data-x='2']{display:none}", set()),
 ])
 def test_page_css_rules(css, hidden_ids):
     doc = parse_html(f"<html><head><style>{css}</style></head><body><div id='a' class='x'>1</div>"
-                     f"<div id='b'>2</div><div id='c'>3</div><p hidden id='d'>4</p>"
+                     f"<div id='b' data-x='1'>2</div><div id='c' ng:cloak=''>3</div><p hidden id='d'>4</p>"
                      f"<p id='e' style='visibility:hidden'>5</p></body></html>")
     found = {e.get("id") for e in hidden_elements(doc)}
     assert found == hidden_ids | {"d", "e"}

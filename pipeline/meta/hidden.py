@@ -40,10 +40,11 @@ class DisplayRule:
     simple: tuple[str | None, frozenset, str | None] | None = None  # (tag, classes, id) of a compound selector
 
 
-def simple_selector(sel) -> tuple[str | None, frozenset, str | None] | None:
-    """(tag, classes, id) of a selector made only of a tag, classes and an id (div.ng-hide, #top, .x.y), else None:
-    those are matched from an index of the page instead of an XPath walk of it per rule."""
-    classes, ident, node = set(), None, sel.parsed_tree
+def simple_selector(sel) -> tuple[str | None, frozenset, str | None, frozenset] | None:
+    """(tag, classes, id, attributes present) of a selector made only of a tag, classes, an id and ``[attr]``
+    tests (div.ng-hide, #top, .x.y, [ng-cloak]), else None: those are matched from an index of the page instead
+    of an XPath walk of it per rule."""
+    classes, attrs, ident, node = set(), set(), None, sel.parsed_tree
     while True:
         name = type(node).__name__
         if name == "Class":
@@ -54,10 +55,14 @@ def simple_selector(sel) -> tuple[str | None, frozenset, str | None] | None:
                 return None
             ident = node.id
             node = node.selector
+        elif name == "Attrib" and node.operator == "exists" and node.namespace is None:
+            attrs.add(node.attrib)
+            node = node.selector
         elif name == "Element":
             if node.namespace not in (None, "*"):
                 return None
-            return (None if node.element in (None, "*") else node.element.lower(), frozenset(classes), ident)
+            tag = None if node.element in (None, "*") else node.element.lower()
+            return tag, frozenset(classes), ident, frozenset(attrs)
         else:
             return None
 
@@ -115,12 +120,12 @@ def _sheet_rules(css: str) -> tuple[DisplayRule, ...]:
     return tuple(stylesheet_display_rules(css)) if "display" in css.lower() else ()
 
 
-def page_display_rules(doc: etree._Element) -> list[DisplayRule]:
+def page_display_rules(doc: etree._Element, elements: list | None = None) -> list[DisplayRule]:
     """Collect the ``display`` rules of every ``<style>`` block of the page, in document order.
 
     A page whose stylesheets never say ``display: none`` hides nothing by rule: none is parsed."""
-    sheets = [s.text or "" for s in (e for e in document_elements(doc) if e.tag == "style")
-              if not _SKIP_MEDIA.search(s.get("media", ""))]
+    elements = elements if elements is not None else list(document_elements(doc))
+    sheets = [s.text or "" for s in elements if s.tag == "style" and not _SKIP_MEDIA.search(s.get("media", ""))]
     if not any(_SETS_NONE.search(css) for css in sheets):
         return []
     rules: list[DisplayRule] = []
@@ -130,49 +135,58 @@ def page_display_rules(doc: etree._Element) -> list[DisplayRule]:
     return rules
 
 
-def _inline_display(el: etree._Element) -> tuple[str | None, bool]:
-    m = _INLINE_DISPLAY.search(el.get("style", ""))
+def _inline_display(style: str) -> tuple[str | None, bool]:
+    m = _INLINE_DISPLAY.search(style)
     return (m.group(1).strip().lower(), bool(m.group(2))) if m else (None, False)
 
 
 class _Index:
-    """The page's elements by tag, class and id, built once: simple selectors are matched from it."""
+    """The page's elements by the tags, classes, ids and attributes its simple selectors name, built in one pass."""
 
-    def __init__(self, doc: etree._Element):
-        self.tags: dict[str, list] = {}
-        self.classes: dict[str, set] = {}
-        self.ids: dict[str, set] = {}
-        self.all: list = []
-        for el in document_elements(doc):
-            if not isinstance(el.tag, str):
-                continue
-            self.all.append(el)
-            self.tags.setdefault(el.tag.lower(), []).append(el)
-            for c in (el.get("class") or "").split():
-                self.classes.setdefault(c, set()).add(el)
-            if (i := el.get("id")) is not None:
-                self.ids.setdefault(i, set()).add(el)
+    def __init__(self, elements: list, simples: list[tuple]):
+        self.all = elements
+        want_tags = {t for t, c, i, a in simples if t and not c and not i and not a}
+        self.tags: dict[str, list] = {t: [] for t in want_tags}
+        self.classes: dict[str, set] = {c: set() for s in simples for c in s[1]}
+        self.ids: dict[str, set] = {s[2]: set() for s in simples if s[2]}
+        self.attrs: dict[str, set] = {a: set() for s in simples for a in s[3]}
+        for el in elements:
+            if want_tags and (tag := el.tag.lower()) in self.tags:
+                self.tags[tag].append(el)
+            if self.classes and (cls := el.get("class")):
+                for c in cls.split():
+                    if c in self.classes:
+                        self.classes[c].add(el)
+            if self.ids and (i := el.get("id")) is not None and i in self.ids:
+                self.ids[i].add(el)
+            if self.attrs and el.attrib:
+                for a in self.attrs:
+                    if el.get(a) is not None:
+                        self.attrs[a].add(el)
 
-    def match(self, simple: tuple[str | None, frozenset, str | None]) -> list:
-        tag, classes, ident = simple
-        pools = [self.classes.get(c, set()) for c in classes] + ([self.ids.get(ident, set())] if ident else [])
+    def match(self, simple: tuple) -> list:
+        tag, classes, ident, attrs = simple
+        pools = ([self.classes[c] for c in classes] + ([self.ids[ident]] if ident else [])
+                 + [self.attrs[a] for a in attrs])
         if pools:
-            found = set.intersection(*map(set, pools))
+            found = pools[0] if len(pools) == 1 else set.intersection(*pools)
             return [el for el in found if tag is None or el.tag.lower() == tag]
-        return list(self.tags.get(tag, ())) if tag else list(self.all)
+        return list(self.tags[tag]) if tag else list(self.all)
 
 
 def hidden_elements(doc: etree._Element) -> frozenset[etree._Element]:
     """Return the elements hidden by inline style, the ``hidden`` attribute or the page's stylesheet rules.
 
     Only the elements a rule names are returned; a walker skips their subtrees. Only elements a ``display:none``
-    rule names can be hidden by a rule, so the other rules are matched against those alone.
+    rule names can be hidden by a rule, so the other rules are matched against those alone. The document is
+    walked once; the index holds only the tags, classes and ids the rules name.
     """
+    elements = [el for el in document_elements(doc) if isinstance(el.tag, str)]
     winner: dict[etree._Element, tuple[tuple, str]] = {}
     tree = doc.getroottree()
-    rules = page_display_rules(doc)
+    rules = page_display_rules(doc, elements)
     none_rules = [r for r in rules if r.value == "none"]
-    index = _Index(doc) if none_rules else None
+    index = _Index(elements, [r.simple for r in rules if r.simple is not None]) if none_rules else None
 
     def matches(rule: DisplayRule) -> list:
         if rule.simple is not None:
@@ -194,11 +208,14 @@ def hidden_elements(doc: etree._Element) -> frozenset[etree._Element]:
                 if el in winner and winner[el][0] < weight:
                     winner[el] = (weight, rule.value)
     hidden: set[etree._Element] = set()
-    for el in document_elements(doc):
-        if not isinstance(el.tag, str):
-            continue
-        inline, inline_important = _inline_display(el)
+    for el in elements:
+        style = el.get("style") or ""
         rule = winner.get(el)
+        if not style and rule is None:  # the common case: nothing says how it displays
+            if el.get("hidden") is not None or (el.tag == "input" and el.get("type", "").lower() == "hidden"):
+                hidden.add(el)
+            continue
+        inline, inline_important = _inline_display(style)
         if rule and rule[0][0] and not inline_important:
             display = rule[1]  # an !important rule beats an ordinary inline style
         elif inline is not None:
@@ -208,7 +225,7 @@ def hidden_elements(doc: etree._Element) -> frozenset[etree._Element]:
         if (
             display == "none"
             or el.get("hidden") is not None
-            or _INLINE_HIDDEN.search(el.get("style", ""))
+            or _INLINE_HIDDEN.search(style)
             or (el.tag == "input" and el.get("type", "").lower() == "hidden")
         ):
             hidden.add(el)
