@@ -215,7 +215,8 @@ def hidden_elements(doc: etree._Element) -> frozenset[etree._Element]:
             if el.get("hidden") is not None or (el.tag == "input" and el.get("type", "").lower() == "hidden"):
                 hidden.add(el)
             continue
-        inline, inline_important = _inline_display(style)
+        lowered = style.lower()
+        inline, inline_important = _inline_display(style) if "display" in lowered else (None, False)
         if rule and rule[0][0] and not inline_important:
             display = rule[1]  # an !important rule beats an ordinary inline style
         elif inline is not None:
@@ -225,7 +226,7 @@ def hidden_elements(doc: etree._Element) -> frozenset[etree._Element]:
         if (
             display == "none"
             or el.get("hidden") is not None
-            or _INLINE_HIDDEN.search(style)
+            or ("visibility" in lowered and _INLINE_HIDDEN.search(style))
             or (el.tag == "input" and el.get("type", "").lower() == "hidden")
         ):
             hidden.add(el)
