@@ -358,7 +358,19 @@ def test_a_running_site_picks_up_a_newly_published_warehouse(warehouse, tmp_path
         assert got == kept
         assert proc.poll() is None
     finally:
-        proc.terminate()
+        proc.terminate()  # SIGTERM: the command stops its datasette child too
         proc.wait(30)
         log.close()
     assert "mirror rebuilt, site restarted" in (tmp_path / "serve.log").read_text()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and _answers(url):
+        time.sleep(0.3)
+    assert not _answers(url), "the site outlived the serve command"
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=2)
+        return True
+    except httpx.TransportError:
+        return False

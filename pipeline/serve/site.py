@@ -13,8 +13,10 @@ line with this project's plugin registered first) and is always started with:
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -102,6 +104,9 @@ def serve_following(warehouse: Path, mirror: Path, host: str = DEFAULT_HOST, por
     from pipeline.serve.mirror import ensure_mirror, mirror_is_current
 
     url = base_url(host, port)
+    previous = None
+    if threading.current_thread() is threading.main_thread():  # SIGTERM (kill, a service manager) stops the
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)  # site too, never leaving it orphaned
     proc = start_site(mirror, host, port, **popen)
     try:
         while True:
@@ -123,6 +128,12 @@ def serve_following(warehouse: Path, mirror: Path, host: str = DEFAULT_HOST, por
             say(f"warehouse {warehouse} changed: mirror rebuilt, site restarted at {url}/")
     finally:
         stop_site(proc)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def check_site(url: str, database: str) -> str:
