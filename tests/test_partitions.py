@@ -7,6 +7,7 @@ import shutil
 from pipeline.engine.limits import load_build_memory_mb
 from pipeline.refresh import refresh
 from pipeline.warehouse import build
+from pipeline.warehouse.export import notice_bucket
 from tests.conftest import HTML_2009, HTML_2025, ROOT
 from tests.test_refresh import copy_raw, query
 
@@ -65,20 +66,34 @@ def test_the_published_parquet_export_is_partitioned_by_jurisdiction_and_year_an
     export = wh.parent / "parquet"
     parts = sorted(p.relative_to(export / "service_provisions").as_posix()
                    for p in (export / "service_provisions").rglob("*.parquet"))
-    assert parts == ["jurisdiction=350200/year=2025/data0.parquet"]
+    assert parts == [f"jurisdiction=350200/year=2025/data_{notice_bucket('厦民〔2025〕95号')}.parquet"]
     assert sorted(p.parent.relative_to(export / "tasks").as_posix() for p in (export / "tasks").rglob("*.parquet")) == [
         "jurisdiction=350200/year=2009"]
     con = duckdb.connect()
     hive = f"read_parquet('{export}/service_provisions/*/*/*.parquet', hive_partitioning = true)"
     assert con.execute(f"SELECT jurisdiction, year, count(*) FROM {hive} GROUP BY ALL").fetchall() == [
         (350200, 2025, 52)]  # hive values read as typed (Trino and Spark see the same folders)
-    # Adding a notice rewrites only its partition: the 2009 one keeps its file (same inode).
-    inode = next((export / "tasks").rglob("*.parquet")).stat().st_ino
+    # Adding a notice rewrites only its file of its partition: the 2009 partition and the 2025 list's file keep
+    # their inodes; the fee notice's rows go to a file of their own (its md5 starts with another digit).
+    def inodes(table: str) -> dict[str, int]:
+        return {p.relative_to(export / table).as_posix(): p.stat().st_ino for p in (export / table).rglob("*.parquet")}
+
+    tasks, listed = inodes("tasks"), inodes("source_tables")
     shutil.copy(ROOT / "tests" / "fixtures" / "kinds" / "fee-standards-page.html", raw / "fee.html")
-    refresh(raw, wh, staging_dir=staging)
-    assert next((export / "tasks").rglob("*.parquet")).stat().st_ino == inode
+    summary = refresh(raw, wh, staging_dir=staging)
+    assert summary.notices_assembled == 1
+    (fee,), = query(wh, "SELECT notice_id FROM notices WHERE raw_file = 'fee.html'")
+    assert notice_bucket(fee) != notice_bucket("厦民〔2025〕95号")
+    assert inodes("tasks") == tasks
+    after = inodes("source_tables")
+    assert {k: v for k, v in after.items() if k in listed} == listed
+    assert set(after) - set(listed) == {f"jurisdiction=350200/year=2025/data_{notice_bucket(fee)}.parquet"}
     assert con.execute(f"SELECT count(*) FROM read_parquet('{export}/source_tables/*/*/*.parquet', "
                        "hive_partitioning = true) WHERE year = 2025").fetchall() == [(2,)]  # the list and the fee table
+    # The export always equals the warehouse, whichever files were rewritten.
+    for table in ("source_tables", "table_rows", "notices"):
+        assert con.execute(f"SELECT count(*) FROM read_parquet('{export}/{table}/*/*/*.parquet')").fetchall() == \
+            query(wh, f"SELECT count(*) FROM {table}"), table
 
 
 def test_a_build_on_a_dask_cluster_gives_the_same_warehouse_as_one_on_local_cores(tmp_path):
@@ -108,3 +123,19 @@ def test_a_build_under_a_small_duckdb_memory_limit_gives_the_same_warehouse(tmp_
     assert seen[0]["memory_limit"] == "96MB" and seen[0]["temp_directory"].endswith("/spill")
     assert default.status == small.status == "published"
     assert snapshot(tmp_path / "default.duckdb") == snapshot(tmp_path / "small.duckdb")
+
+
+def test_an_export_of_the_older_layout_one_file_per_partition_is_rewritten_whole(tmp_path):
+    import duckdb
+
+    raw = copy_raw(tmp_path, {HTML_2025.name})
+    wh, staging = tmp_path / "wh" / "policy.duckdb", tmp_path / "st"
+    refresh(raw, wh, staging_dir=staging)
+    export = wh.parent / "parquet"
+    for f in list(export.glob("*/jurisdiction=*/year=*/data_*.parquet")):
+        f.rename(f.with_name("data0.parquet"))  # as exports before files were split by notice
+    shutil.copy(ROOT / "tests" / "fixtures" / "kinds" / "fee-standards-page.html", raw / "fee.html")
+    refresh(raw, wh, staging_dir=staging)
+    assert not list(export.glob("*/*/*/data0.parquet"))
+    con = duckdb.connect()
+    assert con.execute(f"SELECT count(*) FROM read_parquet('{export}/source_tables/*/*/*.parquet')").fetchall() == [(2,)]
