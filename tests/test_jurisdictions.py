@@ -67,14 +67,20 @@ def test_resolution_within_a_jurisdiction_and_its_parents():
     ({"site_domain": "fgw.zj.gov.cn,www.zjdpc.gov.cn"}, "330000", "site_domain:zj.gov.cn"),
     ({"page_url": "https://mzj.xm.gov.cn/zfxxgk/t20250718_2945939.htm"}, "350200", "site_domain:xm.gov.cn"),
     ({"site_domain": "www.gov.cn"}, "100000", "site_domain:www.gov.cn"),
-    ({"site_domain": "www.nfra.gov.cn", "issuer": "浙江省司法厅"}, "100000", "site_domain:nfra.gov.cn"),
+    ({"site_domain": "www.nfra.gov.cn", "issuer": "浙江省司法厅"}, "330000",
+     "issuer:浙江省 (within site_domain:nfra.gov.cn)"),
+    ({"issuer": "国家金融监督管理总局浙江监管局", "doc_number": "浙金罚决字〔2024〕52号"}, "330000",
+     "doc_number:浙 (within issuer:国家)"),
+    ({"issuer": "中国银保监会浙江监管局、浙江省司法厅"}, "330000", "issuer:浙江省 (within issuer:中国银保监会)"),
+    ({"site_domain": "www.xm.gov.cn", "issuer": "福建省人民政府"}, "350200", "site_domain:xm.gov.cn"),
+    ({"issuer": "国家金融监督管理总局", "doc_number": "金罚决字〔2024〕36号"}, "100000", "issuer:国家"),
     ({"issuer": "厦门市民政局", "doc_number": "闽政文〔2009〕150号"}, "350200", "issuer:厦门市"),
     ({"issuer": "海南省农业农村厅、海南省财政厅"}, "460000", "issuer:海南省"),
     ({"doc_number": "穗府办〔2024〕1号"}, "440100", "doc_number:穗"),
     ({"doc_number": "新政发〔2020〕3号"}, "650000", "doc_number:新"),
     ({"site_domain": "www.example.gov.cn"}, None, None),
 ])
-def test_jurisdiction_from_domain_then_issuer_then_doc_number(meta, code, how):
+def test_jurisdiction_from_domain_then_issuer_then_doc_number_the_innermost_inside_the_first_wins(meta, code, how):
     got = meta_jurisdiction(meta)
     assert got["jurisdiction_code"] == code
     if how:

@@ -120,3 +120,18 @@ def test_a_sheets_title_rows_give_the_table_title_and_its_attachment_label_apart
     meta = TRUTH[name]["meta"]
     want = [(t.get("title", meta["title"]).strip(), meta.get("attachment_label")) for t in TRUTH[name]["tables"]]
     assert rows(wh, "SELECT title, label FROM source_tables WHERE raw_file = ? ORDER BY table_no", [name]) == want
+
+
+@pytest.mark.parametrize("name, code, how", [
+    ("d01-nfra-zj-penalty-rowspan.html", "330000", "doc_number:浙 (within "),  # the regulator's Zhejiang branch
+    ("d02-nfra-hq-penalty-keyvalue.html", "100000", None),
+    ("d12-zj-nocert-catalog.doc", "330000", "issuer:浙江省 (within issuer:中国银保监会)"),
+    ("d13-hn-njbt-2024.doc", "460000", "issuer:海南省"),
+    ("xm-mzj-2025-095.html", "350200", None),
+])
+def test_a_notice_is_in_the_innermost_jurisdiction_its_metadata_names(corpus, name, code, how):
+    wh, _ = corpus
+    (got, source), = rows(wh, "SELECT jurisdiction_code, jurisdiction_from FROM notices WHERE raw_file = ?", [name])
+    assert got == code and source
+    if how:
+        assert source.startswith(how)

@@ -100,12 +100,21 @@ class JurisdictionRegister:
         return self._by_prefix(doc_number, "doc_prefixes", "doc_number")
 
     def for_meta(self, meta: dict) -> tuple[JurisdictionMatch | None, str]:
-        """Resolve a notice's jurisdiction from its metadata: site domain, issuer, then 文号 prefix."""
-        for found in (self.by_host(meta.get("site_domain")), self.by_host(meta.get("page_url")),
-                      self.by_issuer(meta.get("issuer")), self.by_doc_number(meta.get("doc_number"))):
-            if found:
-                return found, found.how
-        return None, "none: no known site domain, issuer prefix or 文号 prefix (add one to jurisdictions.toml)"
+        """Resolve a notice's jurisdiction from its metadata: site domain, issuers, then 文号 prefix.
+
+        The first that resolves decides, unless a later one lies inside it: a national regulator's Zhejiang
+        branch (国家金融监督管理总局浙江监管局, 浙金罚决字…) or a joint notice of it and 浙江省司法厅 is 浙江省's. One
+        outside it (a provincial notice reposted on a city's site) does not move it.
+        """
+        issuers = (meta.get("issuer") or "").replace("、", " ").split()
+        found = [m for m in (self.by_host(meta.get("site_domain")), self.by_host(meta.get("page_url")),
+                             *(self.by_issuer(i) for i in issuers), self.by_doc_number(meta.get("doc_number"))) if m]
+        if not found:
+            return None, "none: no known site domain, issuer prefix or 文号 prefix (add one to jurisdictions.toml)"
+        first = found[0]
+        inside = [m for m in found if first.code in self.lineage(m.code)]
+        best = max(inside, key=lambda m: len(self.lineage(m.code)))  # max keeps the earliest of equals
+        return best, best.how if best is first else f"{best.how} (within {first.how})"
 
 
 def _jurisdiction(entry: dict) -> Jurisdiction:

@@ -97,6 +97,7 @@ table(
     C("site_column", "VARCHAR", "Site column the page is filed under (ColumnName meta)."),
     C("jurisdiction_code", "VARCHAR", "Jurisdiction of the notice (pipeline/data/jurisdictions.toml), from the site, the issuer or the 文号 prefix."),
     C("jurisdiction_name", "VARCHAR", "Its name (厦门市, 广州市, 国家 …)."),
+    C("jurisdiction_from", "VARCHAR", "What decided it (site_domain:xm.gov.cn, issuer:浙江省, doc_number:穗; a later one inside the first wins: doc_number:浙 (within issuer:国家)), or none: and why."),
     C("site_profile", "VARCHAR", "Site profile whose metadata layout matched the page."),
     C("notice_id_from", "VARCHAR", "How notice_id was found: provenance, doc_number, index_no, article_id, parent (an attachment of a known page) or content_hash."),
     C("format", "VARCHAR", "Format of the file the metadata came from (html, pdf, docx …).", False),
@@ -659,7 +660,7 @@ _RAW_FILE_COLUMNS = TABLES["raw_files"].columns
 _NOTICE_META = [c for c in TABLES["notices"].columns if c.name in (
     "title", "doc_number", "doc_number_norm", "index_no", "issuer", "written_on", "published_on", "posted_on",
     "effective_on", "expires_on", "source", "site", "site_column", "jurisdiction_code", "jurisdiction_name",
-    "site_profile", "notice_id_from")]
+    "jurisdiction_from", "site_profile", "notice_id_from")]
 
 extracted_table(
     "files",
