@@ -8,7 +8,7 @@ text (``None`` where covered by a span), its origin's coordinates and a DOM loca
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import lxml.html
 from lxml import etree
@@ -69,24 +69,26 @@ def cell_text(el: etree._Element) -> str:
     Inside a paragraph, whitespace is normalized and the page source's own line wraps are joined CJK-aware
     (they are markup, not breaks the reader sees); empty paragraphs (``<p>&nbsp;</p>``) leave no line.
     """
-    paragraphs: list[str] = [""]
+    paragraphs: list[list[str]] = [[]]
 
     def walk(e: etree._Element) -> None:
-        tag = e.tag if isinstance(e.tag, str) else None
-        if tag is None or _HIDDEN.search(e.get("style", "")):
+        tag = e.tag
+        if not isinstance(tag, str) or ((style := e.get("style")) and _HIDDEN.search(style)):
             return
         block = tag in BLOCK_TAGS
         if block:
-            paragraphs.append("")
-        paragraphs[-1] += e.text or ""
+            paragraphs.append([])
+        if e.text:
+            paragraphs[-1].append(e.text)
         for child in e:
             walk(child)
-            paragraphs[-1] += child.tail or ""
+            if child.tail:
+                paragraphs[-1].append(child.tail)
         if block:
-            paragraphs.append("")
+            paragraphs.append([])
 
     walk(el)
-    return "\n".join(line for p in paragraphs if (line := clean_text(p)))
+    return "\n".join(line for p in paragraphs if p and (line := clean_text("".join(p))))
 
 
 def table_hints(table: etree._Element) -> dict:
@@ -143,9 +145,10 @@ def _is_spacer(cells: list[tuple[etree._Element, str]]) -> bool:
 
 def _place(
     rows: list[tuple[int, list[tuple[etree._Element, str]]]], tlabel: str, clamp_cols: int | None,
-    warnings: list[str],
+    warnings: list[str], at: str | None = None,
 ) -> tuple[list[_Placed], int]:
-    """Assign every cell its top-left grid position; return the placed cells and the row count."""
+    """Assign every cell its top-left grid position; return the placed cells and the row count.
+    Warnings name cells under ``tlabel`` (table[n]); their locators start with ``at`` (the table's XPath) if given."""
     n = len(rows)
     occupied: set[tuple[int, int]] = set()
     placed: list[_Placed] = []
@@ -175,7 +178,7 @@ def _place(
             for dr in range(rs):
                 for dc in range(cs):
                     occupied.add((r + dr, c + dc))
-            placed.append(_Placed(r, c, rs, cs, text, where))
+            placed.append(_Placed(r, c, rs, cs, text, f"{at}/tr[{tr_index + 1}]/td[{ci + 1}]" if at else where))
             c += cs
     return placed, n
 
@@ -185,8 +188,9 @@ def _natural_width(placed: list[_Placed]) -> int:
     return max((p.col + (p.colspan if p.colspan == 1 else 1) for p in placed), default=0)
 
 
-def table_to_grid(table: etree._Element, table_index: int) -> Grid:
-    """Build the Grid of one ``<table>`` element."""
+def table_to_grid(table: etree._Element, table_index: int, at: str | None = None) -> Grid:
+    """Build the Grid of one ``<table>`` element; locators start with ``at`` (its XPath in the page) if given,
+    else with ``table[n]``."""
     warnings: list[str] = []
     tlabel = f"table[{table_index + 1}]"
     rows: list[tuple[int, list[tuple[etree._Element, str]]]] = []
@@ -199,11 +203,11 @@ def table_to_grid(table: etree._Element, table_index: int) -> Grid:
         rows.append((i, cells))
         spans = [int(td.get("rowspan")) for td, _ in cells if (td.get("rowspan") or "").strip().isdigit()]
         pending_cover = max(pending_cover - 1, max(spans, default=1) - 1)
-    placed, n = _place(rows, tlabel, None, warnings)
+    placed, n = _place(rows, tlabel, None, warnings, at)
     width = _natural_width(placed)
     if any(p.col + p.colspan > width for p in placed):
         warnings_again: list[str] = []
-        placed, n = _place(rows, tlabel, width, warnings_again)
+        placed, n = _place(rows, tlabel, width, warnings_again, at)
         warnings.extend(w for w in warnings_again if "colspan" in w and "clamped to" in w)
     width = max((p.col + p.colspan for p in placed), default=0)
     check_grid(n, width, what=tlabel)
@@ -222,13 +226,13 @@ def table_to_grid(table: etree._Element, table_index: int) -> Grid:
         if missing:
             warnings.append(f"{tlabel} row {r}: {len(missing)} position(s) with no cell (ragged row); padded empty")
             for c in missing:
-                row[c] = Cell("", (r, c), f"{tlabel}/row[{r + 1}]/pad[{c + 1}]")
+                row[c] = Cell("", (r, c), f"{at or tlabel}/row[{r + 1}]/pad[{c + 1}]")
     caption = table.find("caption")
     return Grid(
         source_format="html",
         table_index=table_index,
         rows=grid,  # type: ignore[arg-type]
-        locator=tlabel,
+        locator=at or tlabel,
         warnings=warnings,
         caption=element_text(caption) if caption is not None else "",
         hints=table_hints(table),
@@ -254,20 +258,7 @@ def html_to_grids(root: etree._Element, hidden: frozenset = frozenset()) -> list
     tables read; locators stay XPaths of the original document.
     """
     tables = [t for t in root.iter("table") if not (hidden and is_hidden(t, hidden, root))]
-    grids = [table_to_grid(t, i) for i, t in enumerate(tables)]
     if root.getparent() is not None or hidden:  # a sub-tree was read: locate each table in the whole page
         tree = root.getroottree()
-        for t, g in zip(tables, grids):
-            _relocate(g, tree.getpath(t))
-    return grids
-
-
-def _relocate(grid: Grid, table_xpath: str) -> None:
-    """Replace a grid's ``table[n]`` label (n counts the tables read) by the table's XPath in the page."""
-    label = grid.locator
-    grid.locator = table_xpath
-    grid.rows = [
-        [replace(c, locator=table_xpath + c.locator[len(label):]) if c.locator.startswith(label + "/") else c
-         for c in row]
-        for row in grid.rows
-    ]
+        return [table_to_grid(t, i, tree.getpath(t)) for i, t in enumerate(tables)]
+    return [table_to_grid(t, i) for i, t in enumerate(tables)]
