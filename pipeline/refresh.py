@@ -271,7 +271,8 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
     publish(built, warehouse)
     progress.stage("publish", f"published {warehouse}")
     t = time.perf_counter()
-    parts = export_parquet(warehouse, export_dir_for(warehouse), outcome.notices, outcome.previous_partitions)
+    parts = export_parquet(warehouse, export_dir_for(warehouse), outcome.notices, outcome.previous_partitions,
+                           memory_mb=load_build_memory_mb())
     timings["export"] = time.perf_counter() - t
     progress.stage("export", f"{len(parts)} jurisdiction/year partition(s) of {export_dir_for(warehouse)} rewritten")
     history.append("runs", [_run_row(run_id, now, summary, fingerprint)])

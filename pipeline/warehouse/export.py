@@ -61,15 +61,18 @@ def _bucket_of_file(name: str) -> str | None:
     return m.group(1) if m else None
 
 
-def export_parquet(warehouse: Path, out: Path, notices: set[str] | None, previous: set[tuple[str, str]] | None = None
-                   ) -> set[tuple[str, str]]:
+def export_parquet(warehouse: Path, out: Path, notices: set[str] | None, previous: set[tuple[str, str]] | None = None,
+                   *, memory_mb: int = 0) -> set[tuple[str, str]]:
     """Write the Parquet export of ``warehouse`` to ``out``, rewriting the files of ``notices`` (None: all) in their
     partitions and in ``previous`` (where the notices were before); return the partitions touched.
 
     A partition's rows are split over up to 16 files by notice (``data_<b>.parquet``, b the first hex digit of
     md5(notice_id)): a refresh rewrites only the files its notices fall in and hard-links the rest, so adding a
-    notice to a city's year of thousands rewrites a sixteenth of it."""
-    con = duckdb.connect(str(warehouse), read_only=True)
+    notice to a city's year of thousands rewrites a sixteenth of it. DuckDB may use at most ``memory_mb``
+    (0: its default)."""
+    spill = out.with_name(f".{out.name}.{os.getpid()}.spill")
+    con = duckdb.connect(str(warehouse), read_only=True,
+                         config={"memory_limit": f"{memory_mb}MB", "temp_directory": str(spill)} if memory_mb else {})
     try:
         touched = notice_partitions(con, notices) | (previous or set())
         buckets = {notice_bucket(n) for n in notices} if notices is not None else set()
@@ -106,6 +109,7 @@ def export_parquet(warehouse: Path, out: Path, notices: set[str] | None, previou
             _unbucket(staged, target)
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
     old = out.with_name(f".{out.name}.{os.getpid()}.old")
     if out.exists():
         os.replace(out, old)
