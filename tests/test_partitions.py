@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from pipeline.engine.limits import load_build_memory_mb
 from pipeline.refresh import refresh
@@ -113,14 +114,23 @@ def test_a_build_under_a_small_duckdb_memory_limit_gives_the_same_warehouse(tmp_
     overlay = tmp_path / "data"
     overlay.mkdir()
     shipped = (ROOT / "pipeline" / "data" / "limits.toml").read_text(encoding="utf-8")
-    (overlay / "limits.toml").write_text(shipped.replace("memory_mb = 2048", "memory_mb = 96"), encoding="utf-8")
+    (overlay / "limits.toml").write_text(shipped.replace(f"memory_mb = {load_build_memory_mb()}", "memory_mb = 96"), encoding="utf-8")
     monkeypatch.setenv("POLICY_DATA_DIR", str(overlay))
     assert load_build_memory_mb() == 96
-    seen = []
-    real = build.build_config
+    seen, spill_ready = [], []
+    real, connect = build.build_config, build.duckdb.connect
     monkeypatch.setattr(build, "build_config", lambda inp: seen.append(real(inp)) or seen[-1])
+
+    def connect_and_look(path, config=None, **kw):  # DuckDB spills only when it must, into a folder it makes
+        if config and "temp_directory" in config:  # but not its parents: they must exist beforehand (build, export)
+            spill_ready.append(Path(config["temp_directory"]).parent.is_dir())
+        return connect(path, config=config or {}, **kw)
+
+    monkeypatch.setattr(build.duckdb, "connect", connect_and_look)
     small = refresh(raw, tmp_path / "small.duckdb", staging_dir=tmp_path / "st-small")
+    monkeypatch.setattr(build.duckdb, "connect", connect)
     assert seen[0]["memory_limit"] == "96MB" and seen[0]["temp_directory"].endswith("/spill")
+    assert spill_ready == [True, True]
     assert default.status == small.status == "published"
     assert snapshot(tmp_path / "default.duckdb") == snapshot(tmp_path / "small.duckdb")
 

@@ -45,7 +45,7 @@ def load_build_memory_mb(path: Path | None = None) -> int:
 @lru_cache(maxsize=4)
 def _load_build(path: str) -> int:
     with open(path, "rb") as fh:
-        value = tomllib.load(fh).get("build", {}).get("memory_mb", 2048)
+        value = tomllib.load(fh).get("build", {}).get("memory_mb", 1024)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValueError(f"limits.toml [build]: memory_mb must be an integer >= 0 (0 = no limit), got {value!r}")
     return value

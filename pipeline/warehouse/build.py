@@ -92,7 +92,10 @@ def build_warehouse(target: Path, inp: BuildInput) -> BuildOutcome:
     target.unlink(missing_ok=True)
     if inp.base is not None:
         shutil.copyfile(inp.base, target)
-    con = duckdb.connect(str(target), config=build_config(inp))
+    config = build_config(inp)
+    if "temp_directory" in config:  # DuckDB makes the folder itself but not its parents: a spill would fail
+        Path(config["temp_directory"]).mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(target), config=config)
     try:
         if inp.base is None:
             create_warehouse(con)
