@@ -71,8 +71,8 @@ def export_parquet(warehouse: Path, out: Path, notices: set[str] | None, previou
     notice to a city's year of thousands rewrites a sixteenth of it. DuckDB may use at most ``memory_mb``
     (0: its default)."""
     spill = out.with_name(f".{out.name}.{os.getpid()}.spill")
-    con = duckdb.connect(str(warehouse), read_only=True,
-                         config={"memory_limit": f"{memory_mb}MB", "temp_directory": str(spill)} if memory_mb else {})
+    con = _connect_read_only(warehouse, {"memory_limit": f"{memory_mb}MB", "temp_directory": str(spill)}
+                             if memory_mb else {})
     try:
         touched = notice_partitions(con, notices) | (previous or set())
         buckets = {notice_bucket(n) for n in notices} if notices is not None else set()
@@ -116,6 +116,17 @@ def export_parquet(warehouse: Path, out: Path, notices: set[str] | None, previou
     os.replace(tmp, out)
     shutil.rmtree(old, ignore_errors=True)
     return touched
+
+
+def _connect_read_only(warehouse: Path, config: dict) -> duckdb.DuckDBPyConnection:
+    """Open the published file read-only under ``config``; if this process already holds it open (a notebook
+    that calls refresh()), DuckDB refuses a second configuration: share the open database as it is."""
+    try:
+        return duckdb.connect(str(warehouse), read_only=True, config=config)
+    except duckdb.ConnectionException:
+        if not config:
+            raise
+        return duckdb.connect(str(warehouse), read_only=True)
 
 
 def _unbucket(staged: Path, target: Path) -> None:
