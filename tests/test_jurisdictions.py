@@ -78,6 +78,9 @@ def test_resolution_within_a_jurisdiction_and_its_parents():
     ({"issuer": "海南省农业农村厅、海南省财政厅"}, "460000", "issuer:海南省"),
     ({"doc_number": "穗府办〔2024〕1号"}, "440100", "doc_number:穗"),
     ({"doc_number": "新政发〔2020〕3号"}, "650000", "doc_number:新"),
+    ({"title": "安徽省建设用地使用标准（2020年版）"}, "340000", "title:安徽省"),
+    ({"title": "安徽省建设用地使用标准", "doc_number": "闽政文〔2009〕150号"}, "350000", "doc_number:闽"),  # last resort
+    ({"site_domain": "www.example.gov.cn", "title": "关于印发安徽省…的通知"}, None, None),
     ({"site_domain": "www.example.gov.cn"}, None, None),
 ])
 def test_jurisdiction_from_domain_then_issuer_then_doc_number_the_innermost_inside_the_first_wins(meta, code, how):

@@ -127,6 +127,9 @@ def test_a_sheets_title_rows_give_the_table_title_and_its_attachment_label_apart
     ("d02-nfra-hq-penalty-keyvalue.html", "100000", None),
     ("d12-zj-nocert-catalog.doc", "330000", "issuer:浙江省 (within issuer:中国银保监会)"),
     ("d13-hn-njbt-2024.doc", "460000", "issuer:海南省"),
+    ("d06-ah-land-use-standard-p.pdf", "340000", "title:安徽省"),  # nothing but the title names a place
+    ("d07-sh-putuo-budget-2025.pdf", "310107", "title:上海市普陀区"),
+    ("d08-sx-sydw-signup-2025.xlsx", "140000", "title:山西省"),
     ("xm-mzj-2025-095.html", "350200", None),
 ])
 def test_a_notice_is_in_the_innermost_jurisdiction_its_metadata_names(corpus, name, code, how):

@@ -100,7 +100,8 @@ class JurisdictionRegister:
         return self._by_prefix(doc_number, "doc_prefixes", "doc_number")
 
     def for_meta(self, meta: dict) -> tuple[JurisdictionMatch | None, str]:
-        """Resolve a notice's jurisdiction from its metadata: site domain, issuers, then 文号 prefix.
+        """Resolve a notice's jurisdiction from its metadata: site domain, issuers, then 文号 prefix; the title's
+        opening place name only when none of them does.
 
         The first that resolves decides, unless a later one lies inside it: a national regulator's Zhejiang
         branch (国家金融监督管理总局浙江监管局, 浙金罚决字…) or a joint notice of it and 浙江省司法厅 is 浙江省's. One
@@ -109,8 +110,11 @@ class JurisdictionRegister:
         issuers = (meta.get("issuer") or "").replace("、", " ").split()
         found = [m for m in (self.by_host(meta.get("site_domain")), self.by_host(meta.get("page_url")),
                              *(self.by_issuer(i) for i in issuers), self.by_doc_number(meta.get("doc_number"))) if m]
+        if not found and (by_title := self._by_prefix(meta.get("title"), "issuer_prefixes", "title")):
+            found = [by_title]  # last: a title that opens with its area (安徽省建设用地使用标准, 上海市普陀区…预算)
         if not found:
-            return None, "none: no known site domain, issuer prefix or 文号 prefix (add one to jurisdictions.toml)"
+            return None, ("none: no known site domain, issuer prefix, 文号 prefix or title prefix (add one to "
+                          "jurisdictions.toml)")
         first = found[0]
         inside = [m for m in found if first.code in self.lineage(m.code)]
         best = max(inside, key=lambda m: len(self.lineage(m.code)))  # max keeps the earliest of equals
