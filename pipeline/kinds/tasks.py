@@ -492,9 +492,10 @@ def _unit_records(task_id: str, ul: UnitList, ctx: _Context, task_has_co: bool) 
     text = join_pieces(ul.pieces, ctx, f"{task_id}:{ul.role}", "task_units", "unit_as_written")
     lineage = ctx.lineage(ul.pieces)
     lineage.pop("pages")
-    if "\n" in text and ctx.register.resolve(join_wrapped(text.split("\n")), patterns=False,
-                                              jurisdiction=ctx.jurisdiction):
-        text = join_wrapped(text.split("\n"))  # lines of one registered name (中共厦门市委 / 宣传部)
+    if "\n" in text:  # lines that together are one registered name (中共厦门市委 / 老干部局) stay one
+        joined = join_wrapped(text.split("\n"))
+        if ctx.register.resolve(joined, patterns=False, jurisdiction=ctx.jurisdiction):
+            text = joined
     mentions = [m for m in ctx.profile.split_units(text) if not ctx.profile.is_no_unit(m)] if text else []
     rows: list[dict] = []
     for mention_no, (mention, (role, role_from)) in enumerate(

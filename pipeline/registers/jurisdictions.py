@@ -90,10 +90,11 @@ class JurisdictionRegister:
                     best = (len(p), j, p)
         return self._match(best[1], f"{how}:{best[2]}") if best else None
 
-    def by_issuer(self, issuer: str | None) -> JurisdictionMatch | None:
-        """Resolve an issuer's name by its prefix (厦门市民政局 → 厦门市); joint issuers by the first."""
-        first = (issuer or "").replace("、", " ").split()
-        return self._by_prefix(first[0] if first else "", "issuer_prefixes", "issuer")
+    def by_issuers(self, issuer: str | None) -> list[JurisdictionMatch]:
+        """Resolve each of an issuer field's names by its prefix (厦门市民政局 → 厦门市); joint issuers are
+        separated by 、 or spaces."""
+        names = (issuer or "").replace("、", " ").split()
+        return [m for name in names if (m := self._by_prefix(name, "issuer_prefixes", "issuer"))]
 
     def by_doc_number(self, doc_number: str | None) -> JurisdictionMatch | None:
         """Resolve a 文号 by its prefix (穗府办〔2024〕1号 → 广州市)."""
@@ -107,9 +108,8 @@ class JurisdictionRegister:
         branch (国家金融监督管理总局浙江监管局, 浙金罚决字…) or a joint notice of it and 浙江省司法厅 is 浙江省's. One
         outside it (a provincial notice reposted on a city's site) does not move it.
         """
-        issuers = (meta.get("issuer") or "").replace("、", " ").split()
         found = [m for m in (self.by_host(meta.get("site_domain")), self.by_host(meta.get("page_url")),
-                             *(self.by_issuer(i) for i in issuers), self.by_doc_number(meta.get("doc_number"))) if m]
+                             *self.by_issuers(meta.get("issuer")), self.by_doc_number(meta.get("doc_number"))) if m]
         if not found and (by_title := self._by_prefix(meta.get("title"), "issuer_prefixes", "title")):
             found = [by_title]  # last: a title that opens with its area (安徽省建设用地使用标准, 上海市普陀区…预算)
         if not found:
