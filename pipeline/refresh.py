@@ -23,6 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from pipeline import __version__
 from pipeline.config import DEFAULT_FORMAT_PREFERENCE, EXPECTATIONS_DIR, REVIEWS_DIR, STAGING_DIR
@@ -36,6 +37,7 @@ from pipeline.progress import Reporter
 from pipeline.registers import registers_to_rows
 from pipeline.warehouse.build import BuildInput, BuildOutcome, build_warehouse, now_utc
 from pipeline.warehouse.expectations import load_suites
+from pipeline.warehouse.gate_worker import GateWorker
 from pipeline.warehouse.fingerprint import (build_fingerprint, combined, extraction_fingerprint, folder_fingerprint,
                                             inputs_fingerprint)
 from pipeline.warehouse.export import export_dir_for, export_parquet
@@ -43,6 +45,11 @@ from pipeline.warehouse.load import (publish, published_partition_keys, read_bui
                                      temp_path_for)
 from pipeline.warehouse.lock import refresh_lock
 from pipeline.warehouse.partitions import Manifest, PartitionStore, partition_key
+from pipeline.warehouse.quarantine import candidate_dir
+
+# A read of at most this many files per worker is short: the gate worker (GX) starts with it, so GX imports while
+# they are read. Before a longer read it would sit idle, holding its memory, so it starts when the read ends.
+WARM_GATE_FILES_PER_WORKER = 2
 
 
 @dataclass
@@ -130,8 +137,8 @@ def _failure_manifest(job: PartitionJob, store: PartitionStore, why: str, stage:
 
 
 def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: str, workers: int, limits: Budget,
-                    progress: Reporter, reports: list[str], loaded: frozenset[str] | set[str] = frozenset()
-                    ) -> tuple[dict[str, Manifest], set[str]]:
+                    progress: Reporter, reports: list[str], loaded: frozenset[str] | set[str] = frozenset(),
+                    on_read: Callable[[int], None] | None = None) -> tuple[dict[str, Manifest], set[str]]:
     """Return a sound manifest for every job (and the keys reused), reading only files whose partition is missing
     or damaged. Partitions in ``loaded`` (already in the warehouse the build starts from) are trusted unhashed."""
     manifests: dict[str, Manifest] = {}
@@ -147,6 +154,8 @@ def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: 
     reused = set(manifests)
     if not todo:
         return manifests, reused
+    if on_read is not None:
+        on_read(len(todo))
     progress.start("read", len(todo))
     if engine == "dask":
         from pipeline.engine.dask import map_dask as mapper
@@ -227,45 +236,60 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
     store = PartitionStore(staging / "partitions")
     t = time.perf_counter()
     incremental = warehouse.exists() and published.get("build_code") == build_code and not force
-    # Partitions the published warehouse already holds are not read again by an incremental build: their bytes need
-    # no hashing. Every other partition is verified against its manifest before it is loaded.
-    loaded = published_partition_keys(warehouse) if incremental else set()
-    manifests, reused = _partitions(inventory, extraction, store, engine, workers, limits, progress, reports, loaded)
-    timings["read"] = time.perf_counter() - t
-    files = [m.file for m in manifests]
-    new_shas = {i.sha256 for i in inventory.inputs if i.first_seen_at == now}
-    summary.files_cached = len(reused)
-    summary.files_new = sum(1 for i in inventory.inputs if i.first_seen_at == now)
-    summary.files_unchanged = summary.files_seen - summary.files_new
-    summary.files_failed = sum(f.get("status") == "failed" for f in files)
-    summary.failures = [f.get("reason") or "" for f in files if f.get("status") == "failed"]
-    summary.no_table = [f"{f['raw_file']}: {f.get('reason')}" for f in files if f.get("status") == "no_table"]
-
-    base = warehouse if incremental else None
-    if warehouse.exists() and base is None and not force:
-        progress.stage("build", "the build code or suites changed since the published warehouse: assembling every notice")
     suites = load_suites(expectations_dir)
-    info = {"fingerprint": fingerprint, "extraction_code": extraction, "build_code": build_code, "reviews": reviews_fp,
-            "pipeline_version": __version__, "built_at": now.isoformat(), "run_id": run_id}
-    runs = _history_runs(history)
-    summary.status = "published"
-    runs.append(_run_row(run_id, now, summary, fingerprint))
-    inp = BuildInput(manifests, base, preference, suites, reviews_dir, staging / f"gate-{os.getpid()}",
-                     {"runs": runs, "fetches": history.read("fetches"), "reviews": _latest_reviews(history)},
-                     registers_to_rows(), info, memory_mb=load_build_memory_mb())
-    built = temp_path_for(warehouse)
-    progress.stage("build", f"{len(manifests)} partition(s) into {built.name}")
+    snapshot_dir = staging / f"gate-{os.getpid()}"
+    worker = GateWorker(candidate_dir(snapshot_dir), [s for s in suites if s.scope == "notice"])
+
+    def warm_gate(files_to_read: int) -> None:
+        if files_to_read <= WARM_GATE_FILES_PER_WORKER * workers:
+            worker.start()
+
     try:
-        outcome = build_warehouse(built, inp)
-    except (GateFailed, PipelineError) as exc:
-        summary.status = "gate_failed" if isinstance(exc, GateFailed) else "load_failed"
-        history.append("runs", [_run_row(run_id, now, summary, fingerprint)])
-        raise
+        # Partitions the published warehouse already holds are not read again by an incremental build: their bytes
+        # need no hashing. Every other partition is verified against its manifest before it is loaded.
+        loaded = published_partition_keys(warehouse) if incremental else set()
+        manifests, reused = _partitions(inventory, extraction, store, engine, workers, limits, progress, reports,
+                                        loaded, warm_gate)
+        if manifests and (not incremental or {m.key for m in manifests} != loaded):  # notices will be judged
+            worker.start()
+        timings["read"] = time.perf_counter() - t
+        files = [m.file for m in manifests]
+        new_shas = {i.sha256 for i in inventory.inputs if i.first_seen_at == now}
+        summary.files_cached = len(reused)
+        summary.files_new = sum(1 for i in inventory.inputs if i.first_seen_at == now)
+        summary.files_unchanged = summary.files_seen - summary.files_new
+        summary.files_failed = sum(f.get("status") == "failed" for f in files)
+        summary.failures = [f.get("reason") or "" for f in files if f.get("status") == "failed"]
+        summary.no_table = [f"{f['raw_file']}: {f.get('reason')}" for f in files if f.get("status") == "no_table"]
+
+        base = warehouse if incremental else None
+        if warehouse.exists() and base is None and not force:
+            progress.stage("build", "the build code or suites changed since the published warehouse: "
+                           "assembling every notice")
+        info = {"fingerprint": fingerprint, "extraction_code": extraction, "build_code": build_code,
+                "reviews": reviews_fp, "pipeline_version": __version__, "built_at": now.isoformat(), "run_id": run_id}
+        runs = _history_runs(history)
+        summary.status = "published"
+        runs.append(_run_row(run_id, now, summary, fingerprint))
+        inp = BuildInput(manifests, base, preference, suites, reviews_dir, snapshot_dir,
+                         {"runs": runs, "fetches": history.read("fetches"), "reviews": _latest_reviews(history)},
+                         registers_to_rows(), info, memory_mb=load_build_memory_mb(),
+                         gate_worker=worker if worker.started else None)
+        built = temp_path_for(warehouse)
+        progress.stage("build", f"{len(manifests)} partition(s) into {built.name}")
+        try:
+            outcome = build_warehouse(built, inp)
+        except (GateFailed, PipelineError) as exc:
+            summary.status = "gate_failed" if isinstance(exc, GateFailed) else "load_failed"
+            history.append("runs", [_run_row(run_id, now, summary, fingerprint)])
+            raise
+        finally:
+            if summary.status != "published":
+                built.unlink(missing_ok=True)
+                Path(str(built) + ".wal").unlink(missing_ok=True)
     finally:
-        shutil.rmtree(inp.snapshot_dir, ignore_errors=True)
-        if summary.status != "published":
-            built.unlink(missing_ok=True)
-            Path(str(built) + ".wal").unlink(missing_ok=True)
+        worker.close()
+        shutil.rmtree(snapshot_dir, ignore_errors=True)
     timings.update(outcome.timings)
     _fill_from_outcome(summary, outcome, files, new_shas)
     publish(built, warehouse)
@@ -284,8 +308,10 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
 
 
 def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: str, workers: int, limits: Budget,
-                progress: Reporter, reports: list[str], loaded: set[str]) -> tuple[list[Manifest], set[str]]:
-    """Read partitions in two phases: pages and unlinked files first, then attachments under their page's notice."""
+                progress: Reporter, reports: list[str], loaded: set[str],
+                on_read: Callable[[int], None] | None = None) -> tuple[list[Manifest], set[str]]:
+    """Read partitions in two phases: pages and unlinked files first, then attachments under their page's notice.
+    ``on_read`` hears how many files a phase is about to read, before it reads them."""
     by_url = {}
     linked = []
     first = []
@@ -298,7 +324,7 @@ def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: 
             first.append(i)
     jobs = _partition_jobs(first, code, store.root, {}, limits)
     got, reused = read_partitions(jobs, store, engine=engine, workers=workers, limits=limits, progress=progress,
-                                  reports=reports, loaded=loaded)
+                                  reports=reports, loaded=loaded, on_read=on_read)
     for job in jobs:
         m = got[job.key]
         url = job.input.provenance.get("source_url") or job.input.provenance.get("final_url")
@@ -307,7 +333,7 @@ def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: 
     hints = {i.raw_file: by_url[i.provenance["parent_url"]] for i in linked if i.provenance.get("parent_url") in by_url}
     jobs2 = _partition_jobs(linked, code, store.root, hints, limits)
     got2, reused2 = read_partitions(jobs2, store, engine=engine, workers=workers, limits=limits, progress=progress,
-                                    reports=reports, loaded=loaded)
+                                    reports=reports, loaded=loaded, on_read=on_read)
     return [got[j.key] for j in jobs] + [got2[j.key] for j in jobs2], reused | reused2
 
 

@@ -309,3 +309,44 @@ def test_failed_warehouse_expectation_keeps_the_published_file_byte_for_byte(cop
     assert "critical: runs: expect_column_values_to_be_between(files_seen) failed" in str(exc.value)
     assert published.read_bytes() == before
     assert [p.name for p in published.parent.iterdir() if "building" in p.name] == []
+
+
+def test_notices_are_judged_in_the_warmed_worker_and_a_review_change_starts_none(copied, monkeypatch, tmp_path):
+    from pipeline.bench import add_review_decision, review_status
+    from pipeline.config import REVIEWS_DIR
+    from pipeline.warehouse import gate, gate_worker
+
+    raw, staging, published = copied
+    started, asked = [], []
+    real_start, real_run = gate_worker.GateWorker.start, gate_worker.GateWorker.run
+    monkeypatch.setattr(gate_worker.GateWorker, "start", lambda self: started.append(self) or real_start(self))
+    monkeypatch.setattr(gate_worker.GateWorker, "run",
+                        lambda self, *a, **k: asked.append(k["only"]) or real_run(self, *a, **k))
+
+    class NotInTheRefresh:
+        def __init__(self, *a, **k):
+            raise AssertionError("GX ran in the refresh's own process")
+
+    monkeypatch.setattr(gate, "SuiteRunner", NotInTheRefresh)
+    tamper(staging, "xm-mzj-2025-095.html", "service_provisions", lambda t: pa.concat_tables([t, t.slice(5, 1)]))
+    reviews = tmp_path / "reviews"
+    shutil.copytree(REVIEWS_DIR, reviews)
+    summary = refresh(raw, published, staging_dir=staging, reviews_dir=reviews, force=True)
+    # The worker found the duplicate (asked once more for its rows): the notice is quarantined, the rest publish.
+    assert len({id(w) for w in started}) == 1 and asked
+    [line] = summary.quarantined
+    assert line.startswith("厦民〔2025〕95号 (version 1, xm-mzj-2025-095.html): quarantined:")
+    assert not list(staging.glob("gate-*"))  # its snapshots are gone with it
+    # One notice of tasks added: the worker is asked about the suites its rows reach, and no others.
+    shutil.copy(ROOT / "tests" / "fixtures" / "gz-task-deadlines.html", raw / "gz-task-deadlines.html")
+    asked.clear()
+    added = refresh(raw, published, staging_dir=staging, reviews_dir=reviews)
+    assert added.notices_assembled == 1 and added.quarantined == [] and len(asked) == 1
+    assert {"tasks", "task_units", "notices", "raw_files", "source_tables", "table_rows"} <= asked[0]
+    assert not {"service_provisions", "provision_suppliers", "provision_populations"} & asked[0]
+    assert count(published, "SELECT count(*) > 0 FROM tasks WHERE raw_file = 'gz-task-deadlines.html'") == [(True,)]
+    started.clear()
+    flag = add_review_decision(published, reviews)
+    after = refresh(raw, published, staging_dir=staging, reviews_dir=reviews)
+    assert after.status == "published" and review_status(published, flag) in ("accepted", "rejected")
+    assert started == []  # a review change re-judges no notice: GX is not started

@@ -45,6 +45,7 @@ class BuildInput:
     register_rows: dict[str, list[dict]] = field(default_factory=dict)  # agencies, standards, …
     build_info: dict[str, str] = field(default_factory=dict)
     memory_mb: int = 0  # DuckDB's memory limit for the build (limits.toml [build]); 0 = DuckDB's default
+    gate_worker: object = None  # a GateWorker over candidate_dir(snapshot_dir), warmed by the caller; None: in-process
 
 
 @dataclass
@@ -117,7 +118,7 @@ def build_warehouse(target: Path, inp: BuildInput) -> BuildOutcome:
             assemble.candidate_views(con)
             con.execute(f"DELETE FROM quarantine_rows WHERE {assemble._in_list(notices)}")
             clock.lap("assemble")
-            out.judgement = judge_candidates(con, inp.suites, inp.snapshot_dir)
+            out.judgement = judge_candidates(con, inp.suites, inp.snapshot_dir, worker=inp.gate_worker)
             clock.lap("gate (notices)")
             assemble.publish_notices(con, notices)
             assemble.publish_raw_files(con, notices)

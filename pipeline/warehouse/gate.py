@@ -104,17 +104,37 @@ def reference_sql(spec) -> str:
             f"WHERE {_quote(column)} IS NOT NULL) THEN CAST({col} AS VARCHAR) END AS {_quote(spec.reference_column)}")
 
 
-def warehouse_to_snapshots(con: duckdb.DuckDBPyConnection, suites: list[Suite], out_dir: Path) -> None:
-    """Write each suite's batch (a table, or a check's query) as Parquet with its row_key and reference columns."""
+def warehouse_to_snapshots(con: duckdb.DuckDBPyConnection, suites: list[Suite], out_dir: Path) -> dict[str, int]:
+    """Write each suite's batch (a table, or a check's query) as Parquet with its row_key and reference columns;
+    return the rows written per suite."""
+    rows = {}
     for suite in suites:
         source = suite.sql or f"SELECT * FROM {_quote(suite.table)}"
         path = str(out_dir / f"{suite.name}.parquet").replace("'", "''")
         refs = "".join(f", {reference_sql(s)}" for s in suite.specs if s.reference_column)
         try:
-            con.execute(f"COPY (SELECT *{refs}, {row_key_sql(suite.index)} AS {ROW_KEY} FROM ({source})) "
-                        f"TO '{path}' (FORMAT parquet)")
+            written = con.execute(f"COPY (SELECT *{refs}, {row_key_sql(suite.index)} AS {ROW_KEY} FROM ({source})) "
+                                  f"TO '{path}' (FORMAT parquet)").fetchone()
         except (duckdb.CatalogException, duckdb.BinderException) as exc:
             raise SuiteDoesNotFit(f"suite {suite.name} (expectations/{suite.file}): {exc}", stage="gate") from exc
+        rows[suite.name] = int(written[0]) if written else -1
+    return rows
+
+
+# Map expectations judge each row alone, and GX passes them on a batch with no rows (nothing is unexpected);
+# tests/test_gate_worker.py checks that against GX for every type listed. A suite made only of these has nothing
+# to judge when its batch is empty: the candidate gate does not run it.
+HOLD_ON_NO_ROWS = frozenset({
+    "expect_column_values_to_be_in_set", "expect_column_values_to_be_between", "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_null", "expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique",
+    "expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex",
+    "expect_column_pair_values_a_to_be_greater_than_b",
+})
+
+
+def nothing_to_judge(suite: Suite, rows: int) -> bool:
+    """True when the suite's batch is empty and each of its expectations holds on no rows."""
+    return rows == 0 and all(s.type in HOLD_ON_NO_ROWS for s in suite.specs)
 
 
 def suite_parameters(con: duckdb.DuckDBPyConnection, suites: list[Suite], data_dir: Path | None = None) -> dict:
@@ -227,6 +247,18 @@ def outcomes_to_gate(outcomes: list[Outcome], seconds: float = 0.0) -> GateResul
     return GateResult(passed=not failures, failures=failures, warnings=warns, outcomes=outcomes, seconds=seconds)
 
 
+def write_placeholders(snapshot_dir: Path, suites: list[Suite]) -> None:
+    """Create an empty file for each suite's snapshot not written yet, never over one that is: GX registers an asset
+    only when its file exists, and a snapshot written later replaces the placeholder before anything reads it."""
+    snapshot_dir.mkdir(parents=True, exist_ok=True)
+    for suite in suites:
+        try:
+            with open(snapshot_dir / f"{suite.name}.parquet", "xb"):
+                pass
+        except FileExistsError:
+            pass
+
+
 class SuiteRunner:
     """One GX context with the suites registered once against the Parquet snapshots of a folder.
 
@@ -234,30 +266,36 @@ class SuiteRunner:
     through the same context (writing each batch's snapshots over the last) instead of building one per batch.
     """
 
-    def __init__(self, snapshot_dir: Path, suites: list[Suite]):
+    def __init__(self, snapshot_dir: Path, suites: list[Suite], *, placeholders: bool = False):
         self.suites = suites
         self.order = {s.name: i for i, s in enumerate(suites)}
         self.runs = 0
+        if placeholders:  # registering before the snapshots are written (GateWorker): GX wants each file to exist
+            write_placeholders(snapshot_dir, suites)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # GX's deprecation and pandas notices are not findings
             self.context = new_context()
             self.definitions = suites_to_definitions(self.context, suites, snapshot_dir)
 
     def run(self, params: dict, *, complete: bool, run_name: str,
-            index_columns: tuple[str, ...] = (ROW_KEY,)) -> Validation:
-        """Validate the snapshots through one GX checkpoint (pass/fail first, failing suites again for their rows)."""
+            index_columns: tuple[str, ...] = (ROW_KEY,), only: set[str] | None = None) -> Validation:
+        """Validate the snapshots through one GX checkpoint (pass/fail first, failing suites again for their rows);
+        ``only`` names the suites to run (None: all)."""
         start = time.perf_counter()
         self.runs += 1
         full = {"result_format": "COMPLETE", "unexpected_index_column_names": list(index_columns)}
+        definitions = [d for d in self.definitions if only is None or d.name in only]
+        if not definitions:
+            return Validation(self.context, None, outcomes_to_gate([], time.perf_counter() - start))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = run_checkpoint(self.context, f"warehouse_gate_{self.runs}", self.definitions,
+            result = run_checkpoint(self.context, f"warehouse_gate_{self.runs}", definitions,
                                     full if complete else BOOLEAN_ONLY, params, run_name)
             outcomes = checkpoint_to_outcomes(result)
             failing = {o.suite for o in outcomes if not o.success}
             if failing and not complete:
                 detail = run_checkpoint(self.context, f"warehouse_gate_detail_{self.runs}",
-                                        [d for d in self.definitions if d.name in failing], full, params, run_name)
+                                        [d for d in definitions if d.name in failing], full, params, run_name)
                 outcomes = [o for o in outcomes if o.suite not in failing] + checkpoint_to_outcomes(detail)
                 outcomes.sort(key=lambda o: self.order.get(o.suite, len(self.order)))
         return Validation(self.context, result, outcomes_to_gate(outcomes, time.perf_counter() - start))
@@ -295,13 +333,17 @@ def run_gate(db_path: Path) -> GateResult:
 class CandidateGate:
     """Validate the notice-scope suites on candidate rows (schema ``cand``), batch after batch, in one GX context.
 
-    Each offending row carries its notice_id, so a failure quarantines that notice, not the run.
+    The context lives in a GateWorker when the refresh started one (warmed while files were read), else in this
+    process. Each offending row carries its notice_id, so a failure quarantines that notice, not the run. A suite
+    whose batch is empty is not run when each of its expectations holds on no rows (``nothing_to_judge``).
     """
 
-    def __init__(self, suites: list[Suite], snapshot_dir: Path):
+    def __init__(self, suites: list[Suite], snapshot_dir: Path, worker=None):
         self.suites = [s for s in suites if s.scope == "notice"]
         self.snapshot_dir = snapshot_dir
+        self.worker = worker
         self.runner: SuiteRunner | None = None
+        self.notes: list[str] = []
 
     def validate(self, con: duckdb.DuckDBPyConnection, run_name: str = "gate") -> GateResult:
         """Validate the candidates the cand views show now."""
@@ -309,15 +351,32 @@ class CandidateGate:
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         con.execute("SET search_path = 'cand,main'")
         try:
-            warehouse_to_snapshots(con, self.suites, self.snapshot_dir)
+            rows = warehouse_to_snapshots(con, self.suites, self.snapshot_dir)
             params = suite_parameters(con, self.suites)
         finally:
             con.execute("RESET search_path")
-        if self.runner is None:
-            self.runner = SuiteRunner(self.snapshot_dir, self.suites)
-        gate = self.runner.run(params, complete=False, run_name=run_name, index_columns=(ROW_KEY, NOTICE)).gate
+        only = {s.name for s in self.suites if not nothing_to_judge(s, rows[s.name])}
+        gate = self._run(params, run_name, only)
+        gate.warnings += self.notes
+        self.notes = []
         gate.seconds = time.perf_counter() - start
         return gate
+
+    def _run(self, params: dict, run_name: str, only: set[str]) -> GateResult:
+        index = (ROW_KEY, NOTICE)
+        if not only:
+            return outcomes_to_gate([])
+        if self.worker is not None:
+            from pipeline.warehouse.gate_worker import WorkerLost
+
+            try:
+                return self.worker.run(params, complete=False, run_name=run_name, index_columns=index, only=only)
+            except WorkerLost as exc:
+                self.notes.append(f"{exc}; the notice gate went on in the refresh's own process")
+                self.worker = None
+        if self.runner is None:
+            self.runner = SuiteRunner(self.snapshot_dir, self.suites)
+        return self.runner.run(params, complete=False, run_name=run_name, index_columns=index, only=only).gate
 
 
 def validate_candidates(con: duckdb.DuckDBPyConnection, suites: list[Suite], snapshot_dir: Path,

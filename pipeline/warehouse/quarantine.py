@@ -58,14 +58,20 @@ def _reason(failures: list[tuple[Outcome, dict]]) -> str:
             " — see quarantine_rows and the QA report; fix the source file or its profile, then refresh")
 
 
+def candidate_dir(snapshot_root: Path) -> Path:
+    """Where the candidates' snapshots are written (and a GateWorker validates them)."""
+    return snapshot_root / "candidates"
+
+
 def judge_candidates(con: duckdb.DuckDBPyConnection, suites: list[Suite], snapshot_root: Path,
-                     batch_notices: int | None = None) -> Judgement:
-    """Fill asm.verdicts (and quarantine_rows) for every notice in asm.versions, judged batch_notices at a time."""
+                     batch_notices: int | None = None, worker=None) -> Judgement:
+    """Fill asm.verdicts (and quarantine_rows) for every notice in asm.versions, judged batch_notices at a time
+    (through ``worker``, a GateWorker over candidate_dir(snapshot_root), when the refresh started one)."""
     batch_notices = batch_notices or BATCH_NOTICES
     con.execute("CREATE OR REPLACE TABLE asm.verdicts (notice_id VARCHAR, version INTEGER, published BOOLEAN, "
                 "failed BOOLEAN, reason VARCHAR)")
     out = Judgement()
-    gate = CandidateGate(suites, snapshot_root / "candidates")
+    gate = CandidateGate(suites, candidate_dir(snapshot_root), worker)
     for _ in range(MAX_ROUNDS):
         pairs = [tuple(r) for r in con.execute("""
             SELECT notice_id, max(version) FROM asm.versions

@@ -1,0 +1,207 @@
+"""The notice gate's Great Expectations context, warmed in a process of its own while the refresh reads and syncs.
+
+Importing GX and registering the notice suites costs about three seconds whatever the change: for a refresh that
+adds one notice to a thousand, as much as everything else it does. The refresh starts this worker as soon as it
+knows that notices will be judged (a file to read, a partition gone, a build from empty), so the import and the
+suites' registration run on a spare core while files are read and partitions synced (GX registers an asset only
+when its file exists: the worker puts an empty placeholder where a snapshot is not written yet); the candidate gate
+(quarantine.py) then sends each batch to it. GX stays the expectation engine: the worker runs the same ``SuiteRunner`` on the same Parquet snapshots the
+in-process gate would, and returns the same ``GateResult``.
+
+In the worker only, two modules GX imports at start-up for expectations and renderers no suite here uses
+(``scipy.stats`` for the distribution tests, ``altair`` for their charts) are deferred: each loads on its first
+use, and GX's import costs about half as much.
+
+Messages are pickled over the child's stdin and stdout (what GX prints goes to a log file, not the protocol):
+the suites first, then one request per batch; EOF or ``None`` ends the worker. A worker that dies or cannot
+start is ``WorkerLost``: the gate validates in its own process instead, and says so.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import importlib.util
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+import traceback
+import types
+from pathlib import Path
+
+from pipeline.config import ROOT
+from pipeline.errors import GateFailed
+from pipeline.warehouse.expectations import Suite
+from pipeline.warehouse.gate import GateResult
+
+DEFERRED_MODULES = ("scipy.stats", "altair")
+LOG_TAIL = 600  # characters of the worker's log quoted when it is lost
+
+
+class WorkerLost(RuntimeError):
+    """The worker process died, or never answered."""
+
+
+class _Deferred(types.ModuleType):
+    """Stands in for a module until an attribute of it is read; then imports the module and hands that over."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.__spec__ = importlib.machinery.ModuleSpec(name, None)  # to the import system: already imported
+
+    def __getattr__(self, attr: str):
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def defer_modules(names: tuple[str, ...] = DEFERRED_MODULES) -> list[str]:
+    """Put a stand-in for each named module not yet imported; return the names deferred."""
+    done = []
+    for name in names:
+        if name in sys.modules:
+            continue
+        try:
+            if importlib.util.find_spec(name) is None:
+                continue
+        except (ImportError, ValueError):
+            continue
+        sys.modules[name] = _Deferred(name)
+        done.append(name)
+    return done
+
+
+class GateWorker:
+    """A GX SuiteRunner over ``snapshot_dir`` in a child process; ``start`` returns at once, ``run`` waits for it."""
+
+    def __init__(self, snapshot_dir: Path, suites: list[Suite]):
+        self.snapshot_dir = Path(snapshot_dir)
+        self.suites = suites
+        self.proc: subprocess.Popen | None = None
+        self.ready = False
+        self._log = None
+
+    @property
+    def started(self) -> bool:
+        return self.proc is not None
+
+    def start(self) -> GateWorker:
+        """Start the worker (once): it imports GX and registers the suites while the caller goes on."""
+        if self.proc is not None:
+            return self
+        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        self._log = tempfile.TemporaryFile()
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline.warehouse.gate_worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self._log, env={**os.environ, "PYTHONPATH": path})
+        self._send((str(self.snapshot_dir), self.suites))
+        return self
+
+    def run(self, params: dict, *, complete: bool, run_name: str, index_columns: tuple[str, ...],
+            only: set[str] | None = None) -> GateResult:
+        """Validate the snapshots as they are now (see SuiteRunner.run); raise WorkerLost if the worker is gone."""
+        self.start()
+        if not self.ready:
+            self._answer("start")
+            self.ready = True
+        self._send({"params": params, "complete": complete, "run_name": run_name, "index_columns": index_columns,
+                    "only": only})
+        return self._answer("validate")
+
+    def close(self) -> None:
+        """Stop the worker (a polite end of input, then a kill if it lingers)."""
+        if self.proc is None:
+            return
+        proc, self.proc, self.ready = self.proc, None, False
+        try:
+            proc.stdin.close()
+            proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        self._log.close()
+
+    def __enter__(self) -> GateWorker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _send(self, message: object) -> None:
+        try:
+            pickle.dump(message, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.flush()
+        except OSError as exc:
+            raise WorkerLost(self._why(f"could not be sent a request ({exc})")) from None
+
+    def _answer(self, what: str):
+        try:
+            kind, value = pickle.load(self.proc.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            raise WorkerLost(self._why(f"stopped before it answered ({type(exc).__name__})")) from None
+        if kind == "error":
+            raise GateFailed(f"the notice gate could not {what}: {value}", stage="gate")
+        return value
+
+    def _why(self, what: str) -> str:
+        code = self.proc.poll()
+        self._log.seek(0)
+        tail = self._log.read().decode("utf-8", "replace").strip()[-LOG_TAIL:]
+        exit_ = f", exit code {code}" if code is not None else ""
+        return f"gate worker {what}{exit_}" + (f": {tail}" if tail else "")
+
+
+def _serve(inp, out) -> None:
+    """The worker's side: import GX and register the suites at once, then validate on request until input ends."""
+    import warnings
+
+    from pipeline.warehouse.gate import SuiteRunner
+
+    def send(message: object) -> None:
+        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+
+    try:
+        snapshot_dir, suites = pickle.load(inp)
+    except EOFError:
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            runner = SuiteRunner(Path(snapshot_dir), suites, placeholders=True)
+    except Exception as exc:
+        send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    send(("ready", None))
+    while True:
+        try:
+            request = pickle.load(inp)
+        except EOFError:
+            return
+        if request is None:
+            return
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                gate = runner.run(request["params"], complete=request["complete"], run_name=request["run_name"],
+                                  index_columns=request["index_columns"], only=request["only"]).gate
+            send(("ok", gate))
+        except Exception as exc:
+            where = traceback.format_exc(limit=3).strip().splitlines()
+            send(("error", f"{type(exc).__name__}: {exc}" + (f" [{where[-3].strip()}]" if len(where) >= 3 else "")))
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop: it closes our input
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # whatever GX prints goes to the log, never into the protocol
+    defer_modules()
+    _serve(sys.stdin.buffer, out)
+
+
+if __name__ == "__main__":
+    main()

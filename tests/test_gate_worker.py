@@ -1,0 +1,106 @@
+"""The notice gate's GX worker: the same verdicts as in-process, a lost worker costs nothing, empty suites skipped."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.warehouse.expectations import Spec, Suite
+from pipeline.warehouse.gate import HOLD_ON_NO_ROWS, ROW_KEY, CandidateGate, SuiteRunner, nothing_to_judge
+from pipeline.warehouse.gate_worker import GateWorker, WorkerLost, _Deferred, defer_modules
+
+# One expectation of each type the gate skips on an empty batch, with a row that breaks it.
+CASES = {
+    "expect_column_values_to_be_in_set": ({"column": "a", "value_set": [1]}, [{"a": 2}]),
+    "expect_column_values_to_be_between": ({"column": "a", "min_value": 0, "max_value": 1}, [{"a": 2}]),
+    "expect_column_values_to_not_be_null": ({"column": "a"}, [{"a": None}]),
+    "expect_column_values_to_be_null": ({"column": "a"}, [{"a": 2}]),
+    "expect_column_values_to_be_unique": ({"column": "a"}, [{"a": 1}, {"a": 1}]),
+    "expect_compound_columns_to_be_unique": ({"column_list": ["a", "b"]}, [{"a": 1, "b": 1}, {"a": 1, "b": 1}]),
+    "expect_column_values_to_match_regex": ({"column": "s", "regex": "^x$"}, [{"s": "y"}]),
+    "expect_column_values_to_not_match_regex": ({"column": "s", "regex": "y"}, [{"s": "y"}]),
+    "expect_column_pair_values_a_to_be_greater_than_b": ({"column_A": "a", "column_B": "b"}, [{"a": 0, "b": 1}]),
+}
+SCHEMA = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("s", pa.string()), (ROW_KEY, pa.string())])
+
+
+def suites() -> list[Suite]:
+    return [Suite(name=t.removeprefix("expect_"), table="t", specs=(Spec(t, kwargs, "critical", "a test"),))
+            for t, (kwargs, _) in CASES.items()]
+
+
+def write(folder, rows_of) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for suite, (_, bad) in zip(suites(), CASES.values()):
+        rows = [{"a": None, "b": None, "s": None, **r, ROW_KEY: f"row {i}"} for i, r in enumerate(rows_of(bad))]
+        pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), folder / f"{suite.name}.parquet")
+
+
+@pytest.fixture(scope="module")
+def snapshots(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gate-worker")
+    write(root / "empty", lambda bad: [])
+    write(root / "bad", lambda bad: bad)
+    return root
+
+
+def verdicts(gate) -> list[tuple]:
+    return [(o.suite, o.label, o.success, o.unexpected_count, o.offending) for o in gate.outcomes]
+
+
+def test_the_types_skipped_on_an_empty_batch_are_exactly_the_ones_gx_passes_there(snapshots):
+    assert set(CASES) == HOLD_ON_NO_ROWS
+    runner = SuiteRunner(snapshots / "empty", suites())
+    empty = runner.run({}, complete=False, run_name="empty").gate
+    assert len(empty.outcomes) == len(CASES) and all(o.success for o in empty.outcomes), empty.failures
+    # The same expectations do judge rows: each fails on its bad row.
+    bad = SuiteRunner(snapshots / "bad", suites()).run({}, complete=False, run_name="bad").gate
+    assert [o.success for o in bad.outcomes] == [False] * len(CASES)
+    assert not bad.passed and len(bad.failures) == len(CASES)
+
+
+def test_a_suite_is_skipped_only_when_empty_and_made_of_map_expectations():
+    [in_set] = [s for s in suites() if s.name == "column_values_to_be_in_set"]
+    assert nothing_to_judge(in_set, 0)
+    assert not nothing_to_judge(in_set, 1)
+    counted = Suite("rows", "t", (Spec("expect_table_row_count_to_be_between", {"min_value": 1}, "critical", "w"),))
+    assert not nothing_to_judge(counted, 0)  # a row count can fail on no rows: it always runs
+
+
+def test_the_worker_gives_the_verdicts_of_the_in_process_gate(snapshots):
+    local = SuiteRunner(snapshots / "bad", suites())
+    with GateWorker(snapshots / "bad", suites()).start() as worker:
+        for only in (None, {"column_values_to_be_unique", "compound_columns_to_be_unique"}):
+            here = local.run({}, complete=False, run_name="x", index_columns=(ROW_KEY,), only=only).gate
+            there = worker.run({}, complete=False, run_name="x", index_columns=(ROW_KEY,), only=only)
+            assert verdicts(there) == verdicts(here)
+            assert there.failures == here.failures
+    assert [v[4] for v in verdicts(here)] == [["row 0 (a=1)", "row 1 (a=1)"], ["row 0 (a=1, b=1)", "row 1 (a=1, b=1)"]]
+
+
+def test_a_worker_that_dies_is_lost_and_the_candidate_gate_goes_on_in_process(snapshots):
+    worker = GateWorker(snapshots / "bad", suites()).start()
+    worker.proc.kill()
+    worker.proc.wait()
+    with pytest.raises(WorkerLost, match=r"gate worker (stopped before it answered|could not be sent).*exit code -9"):
+        worker.run({}, complete=False, run_name="x", index_columns=(ROW_KEY,))
+    gate = CandidateGate(suites(), snapshots / "bad", worker)
+    result = gate._run({}, "x", {"column_values_to_be_in_set"})
+    assert [(o.suite, o.success) for o in result.outcomes] == [("column_values_to_be_in_set", False)]
+    assert gate.worker is None and "the notice gate went on in the refresh's own process" in gate.notes[0]
+    worker.close()
+
+
+def test_a_deferred_module_loads_on_first_use():
+    name = "tabnanny"  # a standard module nothing here imports
+    sys.modules.pop(name, None)
+    assert defer_modules((name, "no_such_module_anywhere")) == [name]
+    assert isinstance(sys.modules[name], _Deferred)
+    stand_in = importlib.import_module(name)
+    assert stand_in is sys.modules[name]  # importing it again does not load it
+    assert callable(stand_in.check)  # first use: loaded, and the stand-in hands its attributes over
+    assert not isinstance(sys.modules[name], _Deferred) and sys.modules[name].check is stand_in.check
