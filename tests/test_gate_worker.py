@@ -104,3 +104,15 @@ def test_a_deferred_module_loads_on_first_use():
     assert stand_in is sys.modules[name]  # importing it again does not load it
     assert callable(stand_in.check)  # first use: loaded, and the stand-in hands its attributes over
     assert not isinstance(sys.modules[name], _Deferred) and sys.modules[name].check is stand_in.check
+
+
+def test_the_candidate_gate_keeps_no_gx_results_between_batches_the_report_keeps_them(snapshots):
+    kept = SuiteRunner(snapshots / "bad", suites())
+    dropped = SuiteRunner(snapshots / "bad", suites(), keep_results=False)
+    for i in range(2):
+        assert not kept.run({}, complete=False, run_name=f"k{i}").gate.passed
+        assert not dropped.run({}, complete=False, run_name=f"d{i}").gate.passed
+    assert len(kept.context.validation_results_store.list_keys()) == 2 * 2 * len(CASES)  # pass/fail, then rows
+    assert len(kept.context.checkpoints.all()) == 4
+    assert dropped.context.validation_results_store.list_keys() == []
+    assert dropped.context.checkpoints.all() == []

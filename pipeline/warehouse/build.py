@@ -119,6 +119,8 @@ def build_warehouse(target: Path, inp: BuildInput) -> BuildOutcome:
             con.execute(f"DELETE FROM quarantine_rows WHERE {assemble._in_list(notices)}")
             clock.lap("assemble")
             out.judgement = judge_candidates(con, inp.suites, inp.snapshot_dir, worker=inp.gate_worker)
+            if inp.gate_worker is not None:
+                inp.gate_worker.close()  # GX's memory is not needed past the judging
             clock.lap("gate (notices)")
             assemble.publish_notices(con, notices)
             assemble.publish_raw_files(con, notices)

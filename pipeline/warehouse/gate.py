@@ -264,12 +264,16 @@ class SuiteRunner:
 
     Each ``run`` validates whatever the snapshots hold now, so a build validates batch after batch of candidates
     through the same context (writing each batch's snapshots over the last) instead of building one per batch.
+    With ``keep_results=False`` (the candidate gate) a run's checkpoints and stored results are dropped once its
+    outcomes are read: GX keeps every result in memory otherwise, and the context would grow with the corpus.
     """
 
-    def __init__(self, snapshot_dir: Path, suites: list[Suite], *, placeholders: bool = False):
+    def __init__(self, snapshot_dir: Path, suites: list[Suite], *, placeholders: bool = False,
+                 keep_results: bool = True):
         self.suites = suites
         self.order = {s.name: i for i, s in enumerate(suites)}
         self.runs = 0
+        self.keep_results = keep_results
         if placeholders:  # registering before the snapshots are written (GateWorker): GX wants each file to exist
             write_placeholders(snapshot_dir, suites)
         with warnings.catch_warnings():
@@ -287,18 +291,32 @@ class SuiteRunner:
         definitions = [d for d in self.definitions if only is None or d.name in only]
         if not definitions:
             return Validation(self.context, None, outcomes_to_gate([], time.perf_counter() - start))
+        names = [f"warehouse_gate_{self.runs}"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = run_checkpoint(self.context, f"warehouse_gate_{self.runs}", definitions,
-                                    full if complete else BOOLEAN_ONLY, params, run_name)
+            result = run_checkpoint(self.context, names[0], definitions, full if complete else BOOLEAN_ONLY, params,
+                                    run_name)
             outcomes = checkpoint_to_outcomes(result)
             failing = {o.suite for o in outcomes if not o.success}
             if failing and not complete:
-                detail = run_checkpoint(self.context, f"warehouse_gate_detail_{self.runs}",
-                                        [d for d in definitions if d.name in failing], full, params, run_name)
+                names.append(f"warehouse_gate_detail_{self.runs}")
+                detail = run_checkpoint(self.context, names[1], [d for d in definitions if d.name in failing], full,
+                                        params, run_name)
                 outcomes = [o for o in outcomes if o.suite not in failing] + checkpoint_to_outcomes(detail)
                 outcomes.sort(key=lambda o: self.order.get(o.suite, len(self.order)))
+            if not self.keep_results:
+                forget_runs(self.context, names)
+                result = None
         return Validation(self.context, result, outcomes_to_gate(outcomes, time.perf_counter() - start))
+
+
+def forget_runs(context, checkpoints: list[str]) -> None:
+    """Drop the named checkpoints and every stored validation result from a context."""
+    store = context.validation_results_store
+    for key in store.list_keys():
+        store.remove_key(key)
+    for name in checkpoints:
+        context.checkpoints.delete(name)
 
 
 def run_suites(snapshot_dir: Path, suites: list[Suite], params: dict, *, complete: bool, run_name: str,
@@ -375,7 +393,7 @@ class CandidateGate:
                 self.notes.append(f"{exc}; the notice gate went on in the refresh's own process")
                 self.worker = None
         if self.runner is None:
-            self.runner = SuiteRunner(self.snapshot_dir, self.suites)
+            self.runner = SuiteRunner(self.snapshot_dir, self.suites, keep_results=False)
         return self.runner.run(params, complete=False, run_name=run_name, index_columns=index, only=only).gate
 
 

@@ -172,7 +172,7 @@ def _serve(inp, out) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            runner = SuiteRunner(Path(snapshot_dir), suites, placeholders=True)
+            runner = SuiteRunner(Path(snapshot_dir), suites, placeholders=True, keep_results=False)
     except Exception as exc:
         send(("error", f"{type(exc).__name__}: {exc}"))
         return
