@@ -121,6 +121,18 @@ def container_body(doc: etree._Element, hidden: frozenset, rules: BodyRules) -> 
     return None
 
 
+def drop_tree(el: etree._Element) -> None:
+    """Remove an element with its children and text; its tail joins the text before it (lxml.html's drop_tree)."""
+    parent = el.getparent()
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
 def _tagged_copy(doc: etree._Element, hidden: frozenset) -> tuple[str, list[etree._Element]]:
     """Serialize a copy of the page without hidden elements; each element carries its original's index."""
     root = doc.getroottree().getroot()
@@ -135,7 +147,7 @@ def _tagged_copy(doc: etree._Element, hidden: frozenset) -> tuple[str, list[etre
                 dropped.append(dup)
     for dup in dropped:
         if dup.getparent() is not None:
-            dup.drop_tree()
+            drop_tree(dup)
     main = copies[0]
     body = main.find("body")
     for extra in copies[1:]:  # content after </html> lands in a second tree: hand it over inside <body>
