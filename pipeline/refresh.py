@@ -274,7 +274,8 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
         inp = BuildInput(manifests, base, preference, suites, reviews_dir, snapshot_dir,
                          {"runs": runs, "fetches": history.read("fetches"), "reviews": _latest_reviews(history)},
                          registers_to_rows(), info, memory_mb=load_build_memory_mb(),
-                         gate_worker=worker if worker.started else None)
+                         gate_worker=worker if worker.started else None,
+                         judging_memory_mb=load_build_memory_mb(key="judging_memory_mb"))
         built = temp_path_for(warehouse)
         progress.stage("build", f"{len(manifests)} partition(s) into {built.name}")
         try:

@@ -231,12 +231,21 @@ def test_duplicated_provision_quarantines_its_notice_and_the_others_publish(copi
                             "WHERE raw_file = 'xm-mzj-2025-095.html'") == [(53,)]
 
 
-def test_candidates_judged_one_notice_per_batch_get_the_same_verdicts(copied, monkeypatch):
+def test_candidates_are_cut_into_batches_by_notices_and_by_rows():
+    pairs = [("a", 1), ("b", 1), ("c", 2), ("d", 1), ("e", 1)]
+    rows = {("a", 1): 100, ("b", 1): 150, ("c", 2): 400, ("d", 1): 10, ("e", 1): 10}
+    assert quarantine.batches(pairs, rows, 3, 300) == [[("a", 1), ("b", 1)], [("c", 2)], [("d", 1), ("e", 1)]]
+    assert quarantine.batches(pairs, rows, 2, 10**6) == [[("a", 1), ("b", 1)], [("c", 2), ("d", 1)], [("e", 1)]]
+    assert quarantine.batches([], rows, 2, 10) == []
+
+
+@pytest.mark.parametrize("limit", ["BATCH_NOTICES", "BATCH_ROWS"])
+def test_candidates_judged_one_notice_per_batch_get_the_same_verdicts(copied, monkeypatch, limit):
     raw, staging, published = copied
     tamper(staging, "xm-mzj-2025-095.html", "service_provisions", lambda t: pa.concat_tables([t, t.slice(5, 1)]))
     whole = refresh(raw, published, staging_dir=staging, force=True)
     before = count(published, "SELECT notice_id, status FROM notices ORDER BY ALL")
-    monkeypatch.setattr(quarantine, "BATCH_NOTICES", 1)
+    monkeypatch.setattr(quarantine, limit, 1)  # one notice per batch, or one row: a notice per batch as well
     rounds = []
     real = quarantine.judge_batch
     monkeypatch.setattr(quarantine, "judge_batch", lambda con, gate, pairs, out: rounds.append(

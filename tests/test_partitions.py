@@ -149,3 +149,29 @@ def test_an_export_of_the_older_layout_one_file_per_partition_is_rewritten_whole
     assert not list(export.glob("*/*/*/data0.parquet"))
     con = duckdb.connect()
     assert con.execute(f"SELECT count(*) FROM read_parquet('{export}/source_tables/*/*/*.parquet')").fetchall() == [(2,)]
+
+
+def test_notices_are_judged_under_the_judging_memory_limit_then_the_build_limit_returns(tmp_path, monkeypatch):
+    import duckdb
+
+    def setting(con) -> str:
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    def shown(mb: int) -> str:  # DuckDB shows a limit in its own units
+        con = duckdb.connect()
+        con.execute(f"SET memory_limit = '{mb}MB'")
+        return setting(con)
+
+    seen = []
+    judge, gate = build.judge_candidates, build.warehouse_gate
+    monkeypatch.setattr(build, "judge_candidates", lambda con, *a, **k: seen.append(setting(con)) or judge(con, *a, **k))
+    monkeypatch.setattr(build, "warehouse_gate", lambda con, suites: seen.append(setting(con)) or gate(con, suites))
+    refresh(copy_raw(tmp_path, {HTML_2025.name}), tmp_path / "w.duckdb", staging_dir=tmp_path / "st")
+    assert load_build_memory_mb(key="judging_memory_mb") == 256 and load_build_memory_mb() == 1024
+    assert seen == [shown(256), shown(1024)]
+    inp = build.BuildInput([], None, (), [], None, tmp_path, memory_mb=96, judging_memory_mb=256)
+    assert build.judging_limit(inp) == 96  # never above the build's own limit
+    inp.judging_memory_mb = 0
+    assert build.judging_limit(inp) == 96
+    inp.memory_mb, inp.judging_memory_mb = 0, 256
+    assert build.judging_limit(inp) == 256

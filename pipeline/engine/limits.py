@@ -37,15 +37,19 @@ def _load(path: str) -> Budget:
                   max_file_mb=int(f.get("max_file_mb", 256)))
 
 
-def load_build_memory_mb(path: Path | None = None) -> int:
-    """Read [build] memory_mb: the most memory DuckDB may use while it builds the warehouse (0 = DuckDB's default)."""
-    return _load_build(str(path or data_path("limits.toml")))
+def load_build_memory_mb(path: Path | None = None, key: str = "memory_mb") -> int:
+    """Read [build] memory_mb: the most memory DuckDB may use while it builds the warehouse (0 = DuckDB's default);
+    ``key="judging_memory_mb"``: the most while notices are judged (0 = memory_mb)."""
+    return _load_build(str(path or data_path("limits.toml")), key)
 
 
-@lru_cache(maxsize=4)
-def _load_build(path: str) -> int:
+_BUILD_DEFAULTS = {"memory_mb": 1024, "judging_memory_mb": 0}
+
+
+@lru_cache(maxsize=8)
+def _load_build(path: str, key: str) -> int:
     with open(path, "rb") as fh:
-        value = tomllib.load(fh).get("build", {}).get("memory_mb", 1024)
+        value = tomllib.load(fh).get("build", {}).get(key, _BUILD_DEFAULTS[key])
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"limits.toml [build]: memory_mb must be an integer >= 0 (0 = no limit), got {value!r}")
+        raise ValueError(f"limits.toml [build]: {key} must be an integer >= 0 (0 = no limit), got {value!r}")
     return value

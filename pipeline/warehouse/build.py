@@ -46,6 +46,7 @@ class BuildInput:
     build_info: dict[str, str] = field(default_factory=dict)
     memory_mb: int = 0  # DuckDB's memory limit for the build (limits.toml [build]); 0 = DuckDB's default
     gate_worker: object = None  # a GateWorker over candidate_dir(snapshot_dir), warmed by the caller; None: in-process
+    judging_memory_mb: int = 0  # DuckDB's limit while notices are judged (limits.toml [build]); 0 = memory_mb
 
 
 @dataclass
@@ -86,6 +87,18 @@ def build_config(inp: BuildInput) -> dict[str, str]:
     return {"memory_limit": f"{inp.memory_mb}MB", "temp_directory": str(inp.snapshot_dir / "spill")}
 
 
+def judging_limit(inp: BuildInput) -> int:
+    """DuckDB's memory limit while notices are judged: judging_memory_mb, never above memory_mb."""
+    if not inp.judging_memory_mb:
+        return inp.memory_mb
+    return min(inp.judging_memory_mb, inp.memory_mb) if inp.memory_mb else inp.judging_memory_mb
+
+
+def set_memory_limit(con: duckdb.DuckDBPyConnection, mb: int) -> None:
+    """Set DuckDB's memory limit (0: its default); a lower limit evicts cached blocks at once."""
+    con.execute(f"SET memory_limit = '{int(mb)}MB'" if mb else "RESET memory_limit")
+
+
 def build_warehouse(target: Path, inp: BuildInput) -> BuildOutcome:
     """Build the warehouse file ``target`` from the partitions; raise GateFailed/LoadFailed to keep the old one."""
     out = BuildOutcome()
@@ -118,7 +131,11 @@ def build_warehouse(target: Path, inp: BuildInput) -> BuildOutcome:
             assemble.candidate_views(con)
             con.execute(f"DELETE FROM quarantine_rows WHERE {assemble._in_list(notices)}")
             clock.lap("assemble")
-            out.judgement = judge_candidates(con, inp.suites, inp.snapshot_dir, worker=inp.gate_worker)
+            file_rows = {m.raw_file: sum(t.get("rows", 0) for t in m.tables.values()) for m in inp.manifests}
+            set_memory_limit(con, judging_limit(inp))  # GX's worker holds a batch now: DuckDB drops its cache
+            out.judgement = judge_candidates(con, inp.suites, inp.snapshot_dir, worker=inp.gate_worker,
+                                             file_rows=file_rows)
+            set_memory_limit(con, inp.memory_mb)
             if inp.gate_worker is not None:
                 inp.gate_worker.close()  # GX's memory is not needed past the judging
             clock.lap("gate (notices)")

@@ -1,7 +1,8 @@
 """Judge each changed notice alone: its newest version's rows face the notice-scope suites; a failure quarantines it.
 
 Rounds: every notice being assembled puts its newest readable version up as a candidate; GX validates the
-candidates in batches of BATCH_NOTICES notices (one checkpoint each, one GX context for all), and each offending
+candidates in batches of at most BATCH_NOTICES notices and BATCH_ROWS rows (one checkpoint each, one GX context
+for all), and each offending
 row names its notice. A notice with a failed critical
 expectation is quarantined (its rows are withheld from the analyst tables and listed in quarantine_rows) and its
 next older version is tried in the next round, so the last good version stays current. Notices that pass are
@@ -23,8 +24,11 @@ from pipeline.warehouse.gate import CandidateGate, GateResult, Outcome
 
 MAX_ROUNDS = 20
 # Candidates validated at once: GX loads each suite's rows into pandas, so a cold build of many notices is judged
-# in batches (through one GX context) and its memory stays that of one batch.
+# in batches (through one GX context) and its memory stays that of one batch. A batch ends at BATCH_NOTICES notices
+# or BATCH_ROWS rows (the rows of the candidates' partitions), whichever comes first: notices differ a
+# thousandfold in rows, and a batch bounded by notices alone took as much memory as its biggest notices.
 BATCH_NOTICES = 500
+BATCH_ROWS = 400_000
 SHOWN = 3
 
 
@@ -63,11 +67,38 @@ def candidate_dir(snapshot_root: Path) -> Path:
     return snapshot_root / "candidates"
 
 
+def batches(pairs: list[tuple[str, int]], rows: dict[tuple[str, int], int], max_notices: int,
+            max_rows: int) -> list[list[tuple[str, int]]]:
+    """Cut the candidates, in order, into batches of at most max_notices notices and max_rows rows (a candidate
+    with more rows than that is a batch of its own)."""
+    out: list[list[tuple[str, int]]] = []
+    size = 0
+    for pair in pairs:
+        n = rows.get(pair, 0)
+        if not out or len(out[-1]) >= max_notices or (out[-1] and size + n > max_rows):
+            out.append([])
+            size = 0
+        out[-1].append(pair)
+        size += n
+    return out
+
+
+def candidate_rows(con: duckdb.DuckDBPyConnection, file_rows: dict[str, int]) -> dict[tuple[str, int], int]:
+    """Rows of each candidate: those of its files' partitions (the carrier and its attachments)."""
+    out: dict[tuple[str, int], int] = defaultdict(int)
+    for notice_id, version, raw_file in con.execute("SELECT notice_id, version, raw_file FROM asm.cand_files").fetchall():
+        out[(notice_id, version)] += file_rows.get(raw_file, 0)
+    return out
+
+
 def judge_candidates(con: duckdb.DuckDBPyConnection, suites: list[Suite], snapshot_root: Path,
-                     batch_notices: int | None = None, worker=None) -> Judgement:
-    """Fill asm.verdicts (and quarantine_rows) for every notice in asm.versions, judged batch_notices at a time
-    (through ``worker``, a GateWorker over candidate_dir(snapshot_root), when the refresh started one)."""
+                     batch_notices: int | None = None, worker=None, file_rows: dict[str, int] | None = None
+                     ) -> Judgement:
+    """Fill asm.verdicts (and quarantine_rows) for every notice in asm.versions, judged in batches of at most
+    batch_notices notices and BATCH_ROWS rows (``file_rows``: the partition rows of each raw file) through
+    ``worker``, a GateWorker over candidate_dir(snapshot_root), when the refresh started one."""
     batch_notices = batch_notices or BATCH_NOTICES
+    rows = candidate_rows(con, file_rows or {})
     con.execute("CREATE OR REPLACE TABLE asm.verdicts (notice_id VARCHAR, version INTEGER, published BOOLEAN, "
                 "failed BOOLEAN, reason VARCHAR)")
     out = Judgement()
@@ -81,8 +112,8 @@ def judge_candidates(con: duckdb.DuckDBPyConnection, suites: list[Suite], snapsh
             GROUP BY notice_id ORDER BY notice_id""").fetchall()]
         if not pairs:
             break
-        for i in range(0, len(pairs), batch_notices):
-            judge_batch(con, gate, pairs[i:i + batch_notices], out)
+        for batch in batches(pairs, rows, batch_notices, BATCH_ROWS):
+            judge_batch(con, gate, batch, out)
     return out
 
 
