@@ -167,8 +167,8 @@ def test_notices_are_judged_under_the_judging_memory_limit_then_the_build_limit_
     monkeypatch.setattr(build, "judge_candidates", lambda con, *a, **k: seen.append(setting(con)) or judge(con, *a, **k))
     monkeypatch.setattr(build, "warehouse_gate", lambda con, suites: seen.append(setting(con)) or gate(con, suites))
     refresh(copy_raw(tmp_path, {HTML_2025.name}), tmp_path / "w.duckdb", staging_dir=tmp_path / "st")
-    assert load_build_memory_mb(key="judging_memory_mb") == 256 and load_build_memory_mb() == 1024
-    assert seen == [shown(256), shown(1024)]
+    assert load_build_memory_mb(key="judging_memory_mb") == 256 and load_build_memory_mb() == 512
+    assert seen == [shown(256), shown(512)]
     inp = build.BuildInput([], None, (), [], None, tmp_path, memory_mb=96, judging_memory_mb=256)
     assert build.judging_limit(inp) == 96  # never above the build's own limit
     inp.judging_memory_mb = 0

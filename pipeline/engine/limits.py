@@ -43,7 +43,7 @@ def load_build_memory_mb(path: Path | None = None, key: str = "memory_mb") -> in
     return _load_build(str(path or data_path("limits.toml")), key)
 
 
-_BUILD_DEFAULTS = {"memory_mb": 1024, "judging_memory_mb": 0}
+_BUILD_DEFAULTS = {"memory_mb": 512, "judging_memory_mb": 0}
 
 
 @lru_cache(maxsize=8)
