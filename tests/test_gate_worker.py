@@ -116,3 +116,20 @@ def test_the_candidate_gate_keeps_no_gx_results_between_batches_the_report_keeps
     assert len(kept.context.checkpoints.all()) == 4
     assert dropped.context.validation_results_store.list_keys() == []
     assert dropped.context.checkpoints.all() == []
+
+
+def test_a_worker_that_cannot_start_costs_the_refresh_nothing(snapshots, monkeypatch):
+    from pipeline.warehouse import gate_worker
+
+    def refuse(*a, **k):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(gate_worker.subprocess, "Popen", refuse)
+    worker = GateWorker(snapshots / "bad", suites()).start()  # does not raise: the refresh goes on
+    assert worker.started and worker.proc is None
+    gate = CandidateGate(suites(), snapshots / "bad", worker)
+    result = gate._run({}, "x", {"column_values_to_be_in_set"})
+    assert [(o.suite, o.success) for o in result.outcomes] == [("column_values_to_be_in_set", False)]
+    assert gate.notes == ["gate worker could not be started ([Errno 11] Resource temporarily unavailable); "
+                          "the notice gate went on in the refresh's own process"]
+    worker.close()

@@ -83,27 +83,40 @@ class GateWorker:
         self.proc: subprocess.Popen | None = None
         self.ready = False
         self._log = None
+        self.lost: str | None = None  # why the worker could not be started
 
     @property
     def started(self) -> bool:
-        return self.proc is not None
+        """True once a start was tried (a worker that could not start is lost at its first ``run``)."""
+        return self.proc is not None or self.lost is not None
 
     def start(self) -> GateWorker:
-        """Start the worker (once): it imports GX and registers the suites while the caller goes on."""
-        if self.proc is not None:
+        """Start the worker (once): it imports GX and registers the suites while the caller goes on. Never raises:
+        a worker that cannot start is WorkerLost at its first ``run``, and the gate validates in-process."""
+        if self.started:
             return self
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         self._log = tempfile.TemporaryFile()
         path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline.warehouse.gate_worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._log, env={**os.environ, "PYTHONPATH": path})
-        self._send((str(self.snapshot_dir), self.suites))
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-m", "pipeline.warehouse.gate_worker"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+                                         env={**os.environ, "PYTHONPATH": path})
+        except OSError as exc:
+            self.lost = f"gate worker could not be started ({exc})"
+            return self
+        try:
+            self._send((str(self.snapshot_dir), self.suites))
+        except WorkerLost:
+            pass  # it died at once: its first answer says how
         return self
 
     def run(self, params: dict, *, complete: bool, run_name: str, index_columns: tuple[str, ...],
             only: set[str] | None = None) -> GateResult:
         """Validate the snapshots as they are now (see SuiteRunner.run); raise WorkerLost if the worker is gone."""
         self.start()
+        if self.proc is None:
+            raise WorkerLost(self.lost or "gate worker was closed")
         if not self.ready:
             self._answer("start")
             self.ready = True
@@ -114,6 +127,8 @@ class GateWorker:
     def close(self) -> None:
         """Stop the worker (a polite end of input, then a kill if it lingers)."""
         if self.proc is None:
+            if self._log is not None:
+                self._log.close()
             return
         proc, self.proc, self.ready = self.proc, None, False
         try:
