@@ -175,3 +175,30 @@ def test_notices_are_judged_under_the_judging_memory_limit_then_the_build_limit_
     assert build.judging_limit(inp) == 96
     inp.memory_mb, inp.judging_memory_mb = 0, 256
     assert build.judging_limit(inp) == 256
+
+
+def test_a_refresh_keeps_of_each_manifest_the_files_outcome_and_row_counts_the_disk_keeps_the_whole_row(tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from pipeline.warehouse.partitions import SUMMARY_KEYS, PartitionStore
+
+    raw = copy_raw(tmp_path, {HTML_2025.name})
+    staging = tmp_path / "st"
+    refresh(raw, tmp_path / "policy.duckdb", staging_dir=staging)
+    [path] = staging.glob("partitions/*/*/manifest.json")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    manifest, why = PartitionStore(staging / "partitions").read(path.parent.name)
+    assert why is None
+    assert tuple(manifest.file) == SUMMARY_KEYS
+    assert manifest.file == {k: doc["file"].get(k) for k in SUMMARY_KEYS}
+    assert (manifest.file["notice_id"], manifest.file["status"], manifest.file["role"]) == (
+        "厦民〔2025〕95号", "loaded", "page")
+    # The counts are the Parquet files' rows; the whole row (metadata, warnings …) stays on disk, where the build
+    # reads it from files.parquet.
+    assert manifest.tables == {n: pq.read_metadata(manifest.path(n)).num_rows for n in doc["tables"]}
+    assert manifest.tables["service_provisions"] == 52 and manifest.rows == sum(manifest.tables.values())
+    assert doc["file"]["meta"] and "meta" not in manifest.file
+    [row] = pq.read_table(manifest.path("files")).to_pylist()
+    assert row["meta"] == doc["file"]["meta"]

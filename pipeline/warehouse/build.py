@@ -131,7 +131,7 @@ def build_warehouse(target: Path, inp: BuildInput) -> BuildOutcome:
             assemble.candidate_views(con)
             con.execute(f"DELETE FROM quarantine_rows WHERE {assemble._in_list(notices)}")
             clock.lap("assemble")
-            file_rows = {m.raw_file: sum(t.get("rows", 0) for t in m.tables.values()) for m in inp.manifests}
+            file_rows = {m.raw_file: m.rows for m in inp.manifests}
             set_memory_limit(con, judging_limit(inp))  # GX's worker holds a batch now: DuckDB drops its cache
             out.judgement = judge_candidates(con, inp.suites, inp.snapshot_dir, worker=inp.gate_worker,
                                              file_rows=file_rows)

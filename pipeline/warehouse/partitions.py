@@ -70,15 +70,26 @@ def rows_to_arrow(table: Table, rows: list[dict]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+# What a refresh keeps in memory of a file's row (its outcome, the notice it is read under). The whole row is in
+# the partition's files.parquet and manifest.json: a refresh holds one manifest per raw file, and the row's
+# metadata and warnings would make that grow by about 10 KB a file.
+SUMMARY_KEYS = ("raw_file", "raw_sha256", "notice_id", "role", "format", "status", "stage", "reason",
+                "jurisdiction_code")
+
+
+def file_summary(row: dict) -> dict:
+    return {k: row.get(k) for k in SUMMARY_KEYS}
+
+
 @dataclass
 class Manifest:
-    """What a partition holds: the file's row and its tables."""
+    """What a partition holds, as a refresh keeps it: a summary of the file's row and its tables' row counts."""
 
     key: str
     raw_file: str
     raw_sha256: str
-    file: dict
-    tables: dict[str, dict] = field(default_factory=dict)  # name -> {"rows": n, "sha256": …}
+    file: dict  # file_summary of the file's row
+    tables: dict[str, int] = field(default_factory=dict)  # name -> rows (each sha256 is checked on reading)
     folder: Path | None = None
     transient: bool = False  # a failure that may not recur (a budget, a crashed worker): read the file again next time
 
@@ -86,11 +97,17 @@ class Manifest:
         assert self.folder is not None
         return self.folder / f"{table}.parquet"
 
-    def to_json(self) -> str:
-        return json.dumps({"format": FORMAT_VERSION, "key": self.key, "raw_file": self.raw_file,
-                           "raw_sha256": self.raw_sha256, "file": self.file, "tables": self.tables,
-                           "transient": self.transient},
-                          ensure_ascii=False, default=_jsonable, sort_keys=True)
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
+
+
+def manifest_json(key: str, raw_file: str, raw_sha256: str, file_row: dict, tables: dict[str, dict],
+                  transient: bool) -> str:
+    """The manifest as written: the file's whole row, and each table's rows and sha256."""
+    return json.dumps({"format": FORMAT_VERSION, "key": key, "raw_file": raw_file, "raw_sha256": raw_sha256,
+                       "file": file_row, "tables": tables, "transient": transient},
+                      ensure_ascii=False, default=_jsonable, sort_keys=True)
 
 
 class PartitionStore:
@@ -109,21 +126,23 @@ class PartitionStore:
         tmp = final.with_name(f".{key}.{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        manifest = Manifest(key, raw_file, raw_sha256, file_row, folder=final, transient=transient)
+        written: dict[str, dict] = {}
         try:
             for name, rows in sorted(tables.items()):
                 if not rows:
                     continue
                 path = tmp / f"{name}.parquet"
                 pq.write_table(rows_to_arrow(schema[name], rows), path, compression="zstd")
-                manifest.tables[name] = {"rows": len(rows), "sha256": _sha256(path)}
-            (tmp / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+                written[name] = {"rows": len(rows), "sha256": _sha256(path)}
+            (tmp / MANIFEST).write_text(manifest_json(key, raw_file, raw_sha256, file_row, written, transient),
+                                        encoding="utf-8")
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return manifest
+        return Manifest(key, raw_file, raw_sha256, file_summary(file_row), {n: t["rows"] for n, t in written.items()},
+                        final, transient)
 
     def read(self, key: str, *, verify: bool = True) -> tuple[Manifest | None, str | None]:
         """Return (manifest, None) for a sound partition, (None, why) for a missing or damaged one."""
@@ -137,11 +156,13 @@ class PartitionStore:
                 return None, f"partition {key[:12]}: manifest of another format or key"
             if doc.get("transient"):
                 return None, None  # the file failed for a reason that may not recur: read it again
-            manifest = Manifest(doc["key"], doc["raw_file"], doc["raw_sha256"], doc["file"], doc["tables"], folder)
+            tables = doc["tables"]
+            manifest = Manifest(doc["key"], doc["raw_file"], doc["raw_sha256"], file_summary(doc["file"]),
+                                {name: int(t["rows"]) for name, t in tables.items()}, folder)
         except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             return None, f"partition {key[:12]}: unreadable manifest ({type(exc).__name__})"
         if verify:
-            for name, info in manifest.tables.items():
+            for name, info in tables.items():
                 p = manifest.path(name)
                 if not p.is_file() or _sha256(p) != info.get("sha256"):
                     return None, f"partition {key[:12]} ({manifest.raw_file}): {name}.parquet does not match its manifest"
