@@ -23,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from pipeline import __version__
 from pipeline.config import DEFAULT_FORMAT_PREFERENCE, EXPECTATIONS_DIR, REVIEWS_DIR, STAGING_DIR
@@ -41,14 +41,15 @@ from pipeline.warehouse.gate_worker import GateWorker
 from pipeline.warehouse.fingerprint import (build_fingerprint, combined, extraction_fingerprint, folder_fingerprint,
                                             inputs_fingerprint)
 from pipeline.warehouse.export import export_dir_for, export_parquet
-from pipeline.warehouse.load import (publish, published_partition_keys, read_build_info, remove_stale_builds,
+from pipeline.warehouse.load import (publish, published_partitions, read_build_info, remove_stale_builds,
                                      temp_path_for)
 from pipeline.warehouse.lock import refresh_lock
 from pipeline.warehouse.partitions import Manifest, PartitionStore, partition_key
 from pipeline.warehouse.quarantine import candidate_dir
 
-# A read of at most this many files per worker is short: the gate worker (GX) starts with it, so GX imports while
-# they are read. Before a longer read it would sit idle, holding its memory, so it starts when the read ends.
+# A read of at most this many files per worker is short: the gate worker (GX) starts before it (as soon as the
+# inventory shows that few files changed), so GX imports while they are read. Before a longer read it would sit
+# idle, holding its memory, so it starts when the read ends.
 WARM_GATE_FILES_PER_WORKER = 2
 
 
@@ -247,7 +248,12 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
     try:
         # Partitions the published warehouse already holds are not read again by an incremental build: their bytes
         # need no hashing. Every other partition is verified against its manifest before it is loaded.
-        loaded = published_partition_keys(warehouse) if incremental else set()
+        held = published_partitions(warehouse) if incremental else {}
+        loaded = set(held)
+        # Few raw files changed since a warehouse read by this code: their notices will be judged, so GX starts
+        # importing now, while partitions are looked up and the files read.
+        if published.get("extraction_code") == extraction and (changed := files_changed(inventory, held.values())):
+            warm_gate(changed)
         manifests, reused = _partitions(inventory, extraction, store, engine, workers, limits, progress, reports,
                                         loaded, warm_gate)
         if manifests and (not incremental or {m.key for m in manifests} != loaded):  # notices will be judged
@@ -306,6 +312,12 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
     timings["total"] = time.perf_counter() - t0
     summary.timings = timings
     return summary
+
+
+def files_changed(inventory: Inventory, held: Iterable[tuple[str, str]]) -> int:
+    """How many raw files (by name and bytes) are new, changed or gone since the warehouse that holds ``held``."""
+    now = {(i.raw_file, i.sha256) for i in inventory.inputs}
+    return len(now.symmetric_difference(held))
 
 
 def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: str, workers: int, limits: Budget,

@@ -15,7 +15,7 @@ import pytest
 
 from pipeline.errors import GateFailed
 from pipeline.warehouse.expectations import SEVERITIES, Spec, Suite, SuiteError, load_suites, read_suite_file, spec_to_expectation
-from pipeline.warehouse.gate import Outcome, outcomes_to_gate, row_key_sql, run_gate, validate_warehouse
+from pipeline.warehouse.gate import CandidateGate, Outcome, outcomes_to_gate, row_key_sql, run_gate, validate_warehouse
 from pipeline.refresh import refresh
 from pipeline.warehouse import quarantine
 from pipeline.warehouse.ddl import create_warehouse
@@ -246,15 +246,22 @@ def test_candidates_judged_one_notice_per_batch_get_the_same_verdicts(copied, mo
     whole = refresh(raw, published, staging_dir=staging, force=True)
     before = count(published, "SELECT notice_id, status FROM notices ORDER BY ALL")
     monkeypatch.setattr(quarantine, limit, 1)  # one notice per batch, or one row: a notice per batch as well
-    rounds = []
-    real = quarantine.judge_batch
-    monkeypatch.setattr(quarantine, "judge_batch", lambda con, gate, pairs, out: rounds.append(
-        (gate, pairs)) or real(con, gate, pairs, out))
+    rounds, gates, steps = [], set(), []
+    record, submit, prepare = quarantine.record_batch, CandidateGate.submit, CandidateGate.prepare
+    monkeypatch.setattr(quarantine, "record_batch", lambda con, pairs, result, out: rounds.append(pairs) or
+                        steps.append("record") or record(con, pairs, result, out))
+    monkeypatch.setattr(CandidateGate, "submit", lambda gate, batch: gates.add(id(gate)) or steps.append("submit")
+                        or submit(gate, batch))
+    monkeypatch.setattr(CandidateGate, "prepare", lambda gate, con: steps.append("prepare") or prepare(gate, con))
     batched = refresh(raw, published, staging_dir=staging, force=True)
-    # One GX context validated every batch, and each batch was one notice: the snapshots of the batch before were
-    # overwritten, not cached, since the one bad notice is found alone and every other notice publishes.
-    assert len({id(g) for g, _ in rounds}) == 1 and {len(p) for _, p in rounds} == {1}
+    # One GX context validated every batch (each written while GX judged the one before), and each batch was one
+    # notice: the snapshots of the batch before were replaced, not cached, since the one bad notice is found alone
+    # and every other notice publishes.
+    assert len(gates) == 1 and {len(p) for p in rounds} == {1}
     assert len(rounds) == len(before)
+    # Each batch after the first is written before the one before it is collected and recorded.
+    assert steps[:5] == ["prepare", "submit", "prepare", "record", "submit"]
+    assert steps.count("prepare") == steps.count("record") == len(rounds)
     assert batched.quarantined == whole.quarantined and len(whole.quarantined) == 1
     assert count(published, "SELECT notice_id, status FROM notices ORDER BY ALL") == before
     assert count(published, "SELECT count(*) FROM notices WHERE status = 'published'") == [(len(before) - 1,)]
@@ -323,14 +330,18 @@ def test_failed_warehouse_expectation_keeps_the_published_file_byte_for_byte(cop
 def test_notices_are_judged_in_the_warmed_worker_and_a_review_change_starts_none(copied, monkeypatch, tmp_path):
     from pipeline.bench import add_review_decision, review_status
     from pipeline.config import REVIEWS_DIR
+    from pipeline import refresh as refresh_module
     from pipeline.warehouse import gate, gate_worker
 
     raw, staging, published = copied
-    started, asked = [], []
-    real_start, real_run = gate_worker.GateWorker.start, gate_worker.GateWorker.run
-    monkeypatch.setattr(gate_worker.GateWorker, "start", lambda self: started.append(self) or real_start(self))
-    monkeypatch.setattr(gate_worker.GateWorker, "run",
-                        lambda self, *a, **k: asked.append(k["only"]) or real_run(self, *a, **k))
+    started, asked, steps = [], [], []
+    real_start, real_submit = gate_worker.GateWorker.start, gate_worker.GateWorker.submit
+    partitions = refresh_module._partitions
+    monkeypatch.setattr(gate_worker.GateWorker, "start", lambda self: started.append(self) or steps.append("start")
+                        or real_start(self))
+    monkeypatch.setattr(gate_worker.GateWorker, "submit",
+                        lambda self, *a, **k: asked.append(k["only"]) or real_submit(self, *a, **k))
+    monkeypatch.setattr(refresh_module, "_partitions", lambda *a: steps.append("read") or partitions(*a))
 
     class NotInTheRefresh:
         def __init__(self, *a, **k):
@@ -349,8 +360,10 @@ def test_notices_are_judged_in_the_warmed_worker_and_a_review_change_starts_none
     # One notice of tasks added: the worker is asked about the suites its rows reach, and no others.
     shutil.copy(ROOT / "tests" / "fixtures" / "gz-task-deadlines.html", raw / "gz-task-deadlines.html")
     asked.clear()
+    steps.clear()
     added = refresh(raw, published, staging_dir=staging, reviews_dir=reviews)
     assert added.notices_assembled == 1 and added.quarantined == [] and len(asked) == 1
+    assert steps[:2] == ["start", "read"]  # the inventory showed one file new: GX started before partitions were read
     assert {"tasks", "task_units", "notices", "raw_files", "source_tables", "table_rows"} <= asked[0]
     assert not {"service_provisions", "provision_suppliers", "provision_populations"} & asked[0]
     assert count(published, "SELECT count(*) > 0 FROM tasks WHERE raw_file = 'gz-task-deadlines.html'") == [(True,)]

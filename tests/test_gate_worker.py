@@ -133,3 +133,18 @@ def test_a_worker_that_cannot_start_costs_the_refresh_nothing(snapshots, monkeyp
     assert gate.notes == ["gate worker could not be started ([Errno 11] Resource temporarily unavailable); "
                           "the notice gate went on in the refresh's own process"]
     worker.close()
+
+
+def test_a_request_is_answered_when_collected_and_a_released_worker_exits_on_its_own(snapshots):
+    local = SuiteRunner(snapshots / "bad", suites()).run({}, complete=False, run_name="x").gate
+    worker = GateWorker(snapshots / "bad", suites()).start()
+    worker.submit({}, complete=False, run_name="x", index_columns=(ROW_KEY,))  # returns before GX is even imported
+    with pytest.raises(RuntimeError, match="last answer was not collected"):
+        worker.submit({}, complete=False, run_name="y", index_columns=(ROW_KEY,))
+    assert verdicts(worker.collect()) == verdicts(local)
+    with pytest.raises(WorkerLost, match="no request to answer"):
+        worker.collect()
+    worker.release()  # end of input: the worker exits without being waited for
+    assert worker.proc.wait(timeout=30) == 0
+    worker.close()
+    assert worker.proc is None

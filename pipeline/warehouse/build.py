@@ -137,7 +137,7 @@ def build_warehouse(target: Path, inp: BuildInput) -> BuildOutcome:
                                              file_rows=file_rows)
             set_memory_limit(con, inp.memory_mb)
             if inp.gate_worker is not None:
-                inp.gate_worker.close()  # GX's memory is not needed past the judging
+                inp.gate_worker.release()  # GX's memory is not needed past the judging: the worker exits
             clock.lap("gate (notices)")
             assemble.publish_notices(con, notices)
             assemble.publish_raw_files(con, notices)

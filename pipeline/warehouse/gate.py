@@ -8,6 +8,7 @@ rows by that key.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 import warnings
@@ -22,6 +23,7 @@ from pipeline.warehouse.expectations import Suite, data_value_set, load_suites, 
 
 ROW_KEY = "row_key"
 NOTICE = "notice_id"
+CANDIDATE_INDEX = (ROW_KEY, NOTICE)  # what names an offending candidate row: its key and its notice
 SHOWN_ROWS = 5  # offending rows named per failed expectation in messages
 
 
@@ -57,6 +59,10 @@ class Outcome:
         else:
             detail = f"observed {self.observed!r}"
         return f"{self.suite}: {self.label} failed - {detail} - why: {self.why}"
+
+
+class WorkerLost(RuntimeError):
+    """The gate worker process (gate_worker.py) died, or never answered."""
 
 
 @dataclass
@@ -348,56 +354,104 @@ def run_gate(db_path: Path) -> GateResult:
     return validate_warehouse(db_path).gate
 
 
+@dataclass
+class Prepared:
+    """A batch of candidates written as snapshots (beside the ones being validated), ready to be submitted."""
+
+    params: dict
+    run_name: str
+    only: set[str]  # the suites with something to judge
+    seconds: float  # spent writing the snapshots
+
+
 class CandidateGate:
     """Validate the notice-scope suites on candidate rows (schema ``cand``), batch after batch, in one GX context.
 
     The context lives in a GateWorker when the refresh started one (warmed while files were read), else in this
     process. Each offending row carries its notice_id, so a failure quarantines that notice, not the run. A suite
     whose batch is empty is not run when each of its expectations holds on no rows (``nothing_to_judge``).
+
+    A batch is prepared (its snapshots written beside the folder GX reads), submitted (moved into that folder and
+    handed to the worker) and collected. With a worker, the caller prepares the next batch while GX validates this
+    one, so both cores work: ``validate`` does the three in a row.
     """
 
     def __init__(self, suites: list[Suite], snapshot_dir: Path, worker=None):
         self.suites = [s for s in suites if s.scope == "notice"]
         self.snapshot_dir = snapshot_dir
+        self.next_dir = snapshot_dir.with_name(f"{snapshot_dir.name}-next")
         self.worker = worker
         self.runner: SuiteRunner | None = None
         self.notes: list[str] = []
+        self.pending: Prepared | None = None
 
     def validate(self, con: duckdb.DuckDBPyConnection, run_name: str = "gate") -> GateResult:
         """Validate the candidates the cand views show now."""
+        self.submit(self.prepare(con, run_name))
+        return self.collect()
+
+    def prepare(self, con: duckdb.DuckDBPyConnection, run_name: str = "gate") -> Prepared:
+        """Write the candidates the cand views show now as snapshots, without touching the batch being validated."""
         start = time.perf_counter()
-        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        self.next_dir.mkdir(parents=True, exist_ok=True)
         con.execute("SET search_path = 'cand,main'")
         try:
-            rows = warehouse_to_snapshots(con, self.suites, self.snapshot_dir)
+            rows = warehouse_to_snapshots(con, self.suites, self.next_dir)
             params = suite_parameters(con, self.suites)
         finally:
             con.execute("RESET search_path")
         only = {s.name for s in self.suites if not nothing_to_judge(s, rows[s.name])}
-        gate = self._run(params, run_name, only)
+        return Prepared(params, run_name, only, time.perf_counter() - start)
+
+    def submit(self, batch: Prepared) -> None:
+        """Put a prepared batch where GX reads and start validating it (collect the batch before it first)."""
+        if self.pending is not None:
+            raise RuntimeError("the candidate gate's last batch was not collected")
+        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        for path in self.next_dir.glob("*.parquet"):
+            os.replace(path, self.snapshot_dir / path.name)
+        self.pending = batch
+        self._send(batch)
+
+    def collect(self) -> GateResult:
+        """The verdict on the batch submitted last (time: writing its snapshots and validating them)."""
+        batch, self.pending = self.pending, None
+        if batch is None:
+            raise RuntimeError("the candidate gate has no batch to collect")
+        gate = self._answer(batch)
         gate.warnings += self.notes
         self.notes = []
-        gate.seconds = time.perf_counter() - start
+        gate.seconds += batch.seconds
         return gate
 
     def _run(self, params: dict, run_name: str, only: set[str]) -> GateResult:
-        index = (ROW_KEY, NOTICE)
-        if not only:
+        """Validate the snapshots in place now (no preparing, no moving)."""
+        batch = Prepared(params, run_name, only, 0.0)
+        self._send(batch)
+        return self._answer(batch)
+
+    def _send(self, batch: Prepared) -> None:
+        if batch.only and self.worker is not None:
+            try:
+                self.worker.submit(batch.params, complete=False, run_name=batch.run_name,
+                                   index_columns=CANDIDATE_INDEX, only=batch.only)
+            except WorkerLost as exc:
+                self._lost(exc)
+
+    def _answer(self, batch: Prepared) -> GateResult:
+        if not batch.only:
             return outcomes_to_gate([])
         if self.worker is not None:
-            from pipeline.warehouse.gate_worker import WorkerLost
-
             try:
-                return self.worker.run(params, complete=False, run_name=run_name, index_columns=index, only=only)
+                return self.worker.collect()
             except WorkerLost as exc:
-                self.notes.append(f"{exc}; the notice gate went on in the refresh's own process")
-                self.worker = None
+                self._lost(exc)
         if self.runner is None:
             self.runner = SuiteRunner(self.snapshot_dir, self.suites, keep_results=False)
-        return self.runner.run(params, complete=False, run_name=run_name, index_columns=index, only=only).gate
+        return self.runner.run(batch.params, complete=False, run_name=batch.run_name, index_columns=CANDIDATE_INDEX,
+                               only=batch.only).gate
 
-
-def validate_candidates(con: duckdb.DuckDBPyConnection, suites: list[Suite], snapshot_dir: Path,
-                        run_name: str = "gate") -> GateResult:
-    """Validate the candidates the cand views show now, once (see CandidateGate)."""
-    return CandidateGate(suites, snapshot_dir).validate(con, run_name)
+    def _lost(self, exc: WorkerLost) -> None:
+        """The worker is gone: the gate goes on in this process and says so."""
+        self.notes.append(f"{exc}; the notice gate went on in the refresh's own process")
+        self.worker = None

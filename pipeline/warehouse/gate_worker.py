@@ -5,15 +5,17 @@ adds one notice to a thousand, as much as everything else it does. The refresh s
 knows that notices will be judged (a file to read, a partition gone, a build from empty), so the import and the
 suites' registration run on a spare core while files are read and partitions synced (GX registers an asset only
 when its file exists: the worker puts an empty placeholder where a snapshot is not written yet); the candidate gate
-(quarantine.py) then sends each batch to it. GX stays the expectation engine: the worker runs the same ``SuiteRunner`` on the same Parquet snapshots the
-in-process gate would, and returns the same ``GateResult``.
+(quarantine.py) then submits each batch to it and writes the next batch while it validates. GX stays the
+expectation engine: the worker runs the same ``SuiteRunner`` on the same Parquet snapshots the in-process gate
+would, and returns the same ``GateResult``.
 
 In the worker only, two modules GX imports at start-up for expectations and renderers no suite here uses
 (``scipy.stats`` for the distribution tests, ``altair`` for their charts) are deferred: each loads on its first
 use, and GX's import costs about half as much.
 
 Messages are pickled over the child's stdin and stdout (what GX prints goes to a log file, not the protocol):
-the suites first, then one request per batch; EOF or ``None`` ends the worker. A worker that dies or cannot
+the suites first, then one request per batch (``submit`` sends it, ``collect`` reads the answer); EOF or
+``None`` ends the worker, which then exits without tearing GX down. A worker that dies or cannot
 start is ``WorkerLost``: the gate validates in its own process instead, and says so.
 """
 
@@ -35,14 +37,10 @@ from pathlib import Path
 from pipeline.config import ROOT
 from pipeline.errors import GateFailed
 from pipeline.warehouse.expectations import Suite
-from pipeline.warehouse.gate import GateResult
+from pipeline.warehouse.gate import GateResult, WorkerLost
 
 DEFERRED_MODULES = ("scipy.stats", "altair")
 LOG_TAIL = 600  # characters of the worker's log quoted when it is lost
-
-
-class WorkerLost(RuntimeError):
-    """The worker process died, or never answered."""
 
 
 class _Deferred(types.ModuleType):
@@ -82,6 +80,7 @@ class GateWorker:
         self.suites = suites
         self.proc: subprocess.Popen | None = None
         self.ready = False
+        self.asked = False  # a request was sent and its answer not read
         self._log = None
         self.lost: str | None = None  # why the worker could not be started
 
@@ -114,15 +113,39 @@ class GateWorker:
     def run(self, params: dict, *, complete: bool, run_name: str, index_columns: tuple[str, ...],
             only: set[str] | None = None) -> GateResult:
         """Validate the snapshots as they are now (see SuiteRunner.run); raise WorkerLost if the worker is gone."""
+        self.submit(params, complete=complete, run_name=run_name, index_columns=index_columns, only=only)
+        return self.collect()
+
+    def submit(self, params: dict, *, complete: bool, run_name: str, index_columns: tuple[str, ...],
+               only: set[str] | None = None) -> None:
+        """Ask for a validation of the snapshots and return at once (the worker reads the request when it is
+        ready); ``collect`` waits for the answer. Raise WorkerLost if the worker is gone."""
         self.start()
         if self.proc is None:
             raise WorkerLost(self.lost or "gate worker was closed")
+        if self.asked:
+            raise RuntimeError("the gate worker's last answer was not collected")
+        self._send({"params": params, "complete": complete, "run_name": run_name, "index_columns": index_columns,
+                    "only": only})
+        self.asked = True
+
+    def collect(self) -> GateResult:
+        """The answer to the request submitted last; raise WorkerLost if the worker died before giving it."""
+        if self.proc is None or not self.asked:
+            raise WorkerLost(self.lost or "gate worker has no request to answer")
+        self.asked = False
         if not self.ready:
             self._answer("start")
             self.ready = True
-        self._send({"params": params, "complete": complete, "run_name": run_name, "index_columns": index_columns,
-                    "only": only})
         return self._answer("validate")
+
+    def release(self) -> None:
+        """End the worker's input and go on without waiting: it exits on its own (``close`` reaps it later)."""
+        if self.proc is not None and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
 
     def close(self) -> None:
         """Stop the worker (a polite end of input, then a kill if it lingers)."""
@@ -130,9 +153,10 @@ class GateWorker:
             if self._log is not None:
                 self._log.close()
             return
-        proc, self.proc, self.ready = self.proc, None, False
+        proc, self.proc, self.ready, self.asked = self.proc, None, False, False
         try:
-            proc.stdin.close()
+            if not proc.stdin.closed:
+                proc.stdin.close()
             proc.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
             proc.kill()
@@ -216,6 +240,9 @@ def main() -> None:
     os.dup2(2, 1)  # whatever GX prints goes to the log, never into the protocol
     defer_modules()
     _serve(sys.stdin.buffer, out)
+    out.close()
+    sys.stderr.flush()
+    os._exit(0)  # nothing left to write: skip tearing down GX's objects, which took the parent half a second to wait
 
 
 if __name__ == "__main__":

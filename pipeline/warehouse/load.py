@@ -46,9 +46,11 @@ def read_build_info(warehouse: Path) -> dict[str, str]:
     return {r["key"]: r["value"] for r in query_published(warehouse, "SELECT key, value FROM build_info")}
 
 
-def published_partition_keys(warehouse: Path) -> set[str]:
-    """Return the keys of the partitions the published warehouse holds (none when there is no readable one)."""
-    return {r["partition_key"] for r in query_published(warehouse, f"SELECT partition_key FROM {PARTITIONS_TABLE}")}
+def published_partitions(warehouse: Path) -> dict[str, tuple[str, str]]:
+    """Return key -> (raw_file, raw_sha256) of the partitions the published warehouse holds (none when there is no
+    readable one)."""
+    rows = query_published(warehouse, f"SELECT partition_key, raw_file, raw_sha256 FROM {PARTITIONS_TABLE}")
+    return {r["partition_key"]: (r["raw_file"], r["raw_sha256"]) for r in rows}
 
 
 def temp_path_for(warehouse: Path) -> Path:

@@ -2,11 +2,11 @@
 
 Rounds: every notice being assembled puts its newest readable version up as a candidate; GX validates the
 candidates in batches of at most BATCH_NOTICES notices and BATCH_ROWS rows (one checkpoint each, one GX context
-for all), and each offending
-row names its notice. A notice with a failed critical
-expectation is quarantined (its rows are withheld from the analyst tables and listed in quarantine_rows) and its
-next older version is tried in the next round, so the last good version stays current. Notices that pass are
-published. A GX error, or a critical failure that names no notice, is a pipeline fault and stops the publish.
+for all; the next batch is written while GX validates one), and each offending row names its notice. A notice
+with a failed critical expectation is quarantined (its rows are withheld from the analyst tables and listed in
+quarantine_rows) and its next older version is tried in the next round, so the last good version stays current.
+Notices that pass are published. A GX error, or a critical failure that names no notice, is a pipeline fault and
+stops the publish.
 """
 
 from __future__ import annotations
@@ -112,16 +112,22 @@ def judge_candidates(con: duckdb.DuckDBPyConnection, suites: list[Suite], snapsh
             GROUP BY notice_id ORDER BY notice_id""").fetchall()]
         if not pairs:
             break
+        # While GX validates a batch, the next one is written: the refresh and the gate worker each use a core.
+        pending: list[tuple[str, int]] | None = None
         for batch in batches(pairs, rows, batch_notices, BATCH_ROWS):
-            judge_batch(con, gate, batch, out)
+            set_round(con, batch)
+            prepared = gate.prepare(con)
+            if pending is not None:
+                record_batch(con, pending, gate.collect(), out)
+            gate.submit(prepared)
+            pending = batch
+        record_batch(con, pending, gate.collect(), out)
     return out
 
 
-def judge_batch(con: duckdb.DuckDBPyConnection, gate: CandidateGate, pairs: list[tuple[str, int]],
-                out: Judgement) -> None:
-    """Validate one batch of candidates and record a verdict for each of them in asm.verdicts."""
-    set_round(con, pairs)
-    result = gate.validate(con)
+def record_batch(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, int]], result: GateResult,
+                 out: Judgement) -> None:
+    """Record a verdict for each candidate of a validated batch in asm.verdicts (and its rows in quarantine_rows)."""
     out.rounds.append(result)
     out.expectations = max(out.expectations, len(result.outcomes))
     out.seconds += result.seconds
