@@ -13,9 +13,9 @@ Scaling (``--sizes``, default 1,000 and 10,000 notices of scripts/make_corpus.py
 staging and warehouse), a no-op refresh, one notice added, one notice revised (same 文号, new bytes, later PubDate)
 and one review decision added (no file may be read again), each refresh in a fresh process. Per run: wall time; CPU
 (user + sys of the process and the workers it forked, from wait4); peak memory of the process tree (sum of PSS,
-sampled every 0.1 s) and of its largest process (max RSS); files read; notices assembled; the 1-minute load and the
-share of the run some task waited for a CPU (/proc/pressure/cpu: the machine may be shared); then the per-stage
-timings of the refresh summary and the ratios with their targets. ``--quick`` (the Makefile test): 2 repetitions
+sampled every 0.1 s) and of its largest process (peak RSS since exec, VmHWM, sampled too); files read; notices
+assembled; the 1-minute load and the share of the run some task waited for a CPU (/proc/pressure/cpu: the machine
+may be shared); then the per-stage timings of the refresh summary and the ratios with their targets. ``--quick`` (the Makefile test): 2 repetitions
 and one 20-notice corpus.
 """
 
@@ -282,7 +282,7 @@ class Run:
     wall: float = 0.0
     cpu: float = 0.0  # user + sys of the process and every worker it forked (they are reaped before it exits)
     peak_tree_mb: float = 0.0  # largest sum of PSS over the process tree, sampled every SAMPLE_S
-    max_process_mb: float = 0.0  # largest RSS of any one process of the tree (getrusage, exact)
+    max_process_mb: float = 0.0  # largest peak RSS (VmHWM) of any one process of the tree, sampled every SAMPLE_S
     load: float = 0.0  # 1-minute load average when the run started (the machine is shared)
     stall: float | None = None  # share of the wall time some task waited for a CPU (/proc/pressure/cpu)
     summary: dict = field(default_factory=dict)
@@ -332,14 +332,28 @@ def _cpu_stall_us() -> int | None:
         return None
 
 
-def _tree_mb(pid: int) -> float:
+def _hwm_mb(pid: int) -> float:
+    """A process's peak RSS since its exec (VmHWM) in MB; 0 when /proc does not say. getrusage's maxrss is no
+    use here: Linux carries it across exec, so a child would report the bench's own size at the fork."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _tree_mb(pid: int) -> tuple[float, float]:
+    """The process tree's memory now (sum of PSS) and the largest peak RSS of any process in it so far."""
     import psutil
 
     try:
         procs = [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
     except psutil.Error:
-        return 0.0
-    return sum(_pss_mb(p) for p in procs)
+        return 0.0, 0.0
+    return sum(_pss_mb(p) for p in procs), max(_hwm_mb(p) for p in procs)
 
 
 def run_refresh_process(notices: int, scenario: str, raw: Path, warehouse: Path, staging: Path,
@@ -361,7 +375,8 @@ def run_refresh_process(notices: int, scenario: str, raw: Path, warehouse: Path,
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        run.peak_tree_mb = max(run.peak_tree_mb, _tree_mb(proc.pid))
+        tree, largest = _tree_mb(proc.pid)
+        run.peak_tree_mb, run.max_process_mb = max(run.peak_tree_mb, tree), max(run.max_process_mb, largest)
         time.sleep(SAMPLE_S)
     run.wall = time.perf_counter() - t
     if stall0 is not None and (stall1 := _cpu_stall_us()) is not None:
@@ -370,7 +385,6 @@ def run_refresh_process(notices: int, scenario: str, raw: Path, warehouse: Path,
     log = proc.stdout.read().decode("utf-8", "replace")
     proc.stdout.close()
     run.cpu = usage.ru_utime + usage.ru_stime
-    run.max_process_mb = usage.ru_maxrss / 1024  # KiB on Linux
     if proc.returncode != 0:
         raise RuntimeError(f"{scenario} at {notices} notices failed (exit {proc.returncode}):\n{log[-4000:]}")
     run.summary = json.loads(out.read_text(encoding="utf-8"))

@@ -138,14 +138,19 @@ def _failure_manifest(job: PartitionJob, store: PartitionStore, why: str, stage:
 
 
 def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: str, workers: int, limits: Budget,
-                    progress: Reporter, reports: list[str], loaded: frozenset[str] | set[str] = frozenset(),
+                    progress: Reporter, reports: list[str], held: dict[str, Manifest] | None = None,
                     on_read: Callable[[int], None] | None = None) -> tuple[dict[str, Manifest], set[str]]:
     """Return a sound manifest for every job (and the keys reused), reading only files whose partition is missing
-    or damaged. Partitions in ``loaded`` (already in the warehouse the build starts from) are trusted unhashed."""
+    or damaged. A partition in ``held`` (the warehouse the build starts from holds it) is taken from there: its
+    folder is not opened, unless its failure was transient, when its file is read again."""
+    held = held or {}
     manifests: dict[str, Manifest] = {}
     todo = []
     for job in jobs:
-        m, why = store.read(job.key, verify=job.key not in loaded)
+        m = held.get(job.key)
+        why = None
+        if m is None or m.transient:
+            m, why = store.read(job.key)
         if m is not None:
             manifests[job.key] = m
         else:
@@ -223,7 +228,8 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
     fingerprint = combined(extraction, build_code, reviews_fp, inputs_fp)
     published = read_build_info(warehouse)
     summary = RefreshSummary("unchanged", files_seen=len(inventory.inputs), reports=reports, run_id=run_id)
-    if not force and published.get("fingerprint") == fingerprint:
+    # A file whose last failure may not recur (a budget, a crashed worker) is tried again even when nothing changed.
+    if not force and published.get("fingerprint") == fingerprint and published.get("transient_failures", "0") == "0":
         progress.stage("check", "raw files, code, suites and reviews are unchanged: nothing to do")
         n = int(published.get("notices", 0))
         summary.files_unchanged, summary.notices, summary.notices_unchanged = len(inventory.inputs), n, n
@@ -246,17 +252,18 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
             worker.start()
 
     try:
-        # Partitions the published warehouse already holds are not read again by an incremental build: their bytes
-        # need no hashing. Every other partition is verified against its manifest before it is loaded.
+        # Partitions the published warehouse already holds are not read again by an incremental build: their
+        # manifests come from its partitions table, their folders are not opened. Every other partition is verified
+        # against its manifest before it is loaded.
         held = published_partitions(warehouse) if incremental else {}
-        loaded = set(held)
         # Few raw files changed since a warehouse read by this code: their notices will be judged, so GX starts
         # importing now, while partitions are looked up and the files read.
         if published.get("extraction_code") == extraction and (changed := files_changed(inventory, held.values())):
             warm_gate(changed)
         manifests, reused = _partitions(inventory, extraction, store, engine, workers, limits, progress, reports,
-                                        loaded, warm_gate)
-        if manifests and (not incremental or {m.key for m in manifests} != loaded):  # notices will be judged
+                                        held, warm_gate)
+        reread = {m.key for m in manifests if m.key in held and m.key not in reused}  # a transient failure, read again
+        if manifests and (not incremental or {m.key for m in manifests} != set(held) or reread):  # notices judged
             worker.start()
         timings["read"] = time.perf_counter() - t
         files = [m.file for m in manifests]
@@ -273,7 +280,8 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
             progress.stage("build", "the build code or suites changed since the published warehouse: "
                            "assembling every notice")
         info = {"fingerprint": fingerprint, "extraction_code": extraction, "build_code": build_code,
-                "reviews": reviews_fp, "pipeline_version": __version__, "built_at": now.isoformat(), "run_id": run_id}
+                "reviews": reviews_fp, "pipeline_version": __version__, "built_at": now.isoformat(), "run_id": run_id,
+                "transient_failures": str(sum(m.transient for m in manifests))}
         runs = _history_runs(history)
         summary.status = "published"
         runs.append(_run_row(run_id, now, summary, fingerprint))
@@ -281,7 +289,7 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
                          {"runs": runs, "fetches": history.read("fetches"), "reviews": _latest_reviews(history)},
                          registers_to_rows(), info, memory_mb=load_build_memory_mb(),
                          gate_worker=worker if worker.started else None,
-                         judging_memory_mb=load_build_memory_mb(key="judging_memory_mb"))
+                         judging_memory_mb=load_build_memory_mb(key="judging_memory_mb"), reread=reread)
         built = temp_path_for(warehouse)
         progress.stage("build", f"{len(manifests)} partition(s) into {built.name}")
         try:
@@ -314,14 +322,14 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
     return summary
 
 
-def files_changed(inventory: Inventory, held: Iterable[tuple[str, str]]) -> int:
+def files_changed(inventory: Inventory, held: Iterable[Manifest]) -> int:
     """How many raw files (by name and bytes) are new, changed or gone since the warehouse that holds ``held``."""
     now = {(i.raw_file, i.sha256) for i in inventory.inputs}
-    return len(now.symmetric_difference(held))
+    return len(now.symmetric_difference((m.raw_file, m.raw_sha256) for m in held))
 
 
 def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: str, workers: int, limits: Budget,
-                progress: Reporter, reports: list[str], loaded: set[str],
+                progress: Reporter, reports: list[str], held: dict[str, Manifest],
                 on_read: Callable[[int], None] | None = None) -> tuple[list[Manifest], set[str]]:
     """Read partitions in two phases: pages and unlinked files first, then attachments under their page's notice.
     ``on_read`` hears how many files a phase is about to read, before it reads them."""
@@ -337,7 +345,7 @@ def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: 
             first.append(i)
     jobs = _partition_jobs(first, code, store.root, {}, limits)
     got, reused = read_partitions(jobs, store, engine=engine, workers=workers, limits=limits, progress=progress,
-                                  reports=reports, loaded=loaded, on_read=on_read)
+                                  reports=reports, held=held, on_read=on_read)
     for job in jobs:
         m = got[job.key]
         url = job.input.provenance.get("source_url") or job.input.provenance.get("final_url")
@@ -346,7 +354,7 @@ def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: 
     hints = {i.raw_file: by_url[i.provenance["parent_url"]] for i in linked if i.provenance.get("parent_url") in by_url}
     jobs2 = _partition_jobs(linked, code, store.root, hints, limits)
     got2, reused2 = read_partitions(jobs2, store, engine=engine, workers=workers, limits=limits, progress=progress,
-                                    reports=reports, loaded=loaded, on_read=on_read)
+                                    reports=reports, held=held, on_read=on_read)
     return [got[j.key] for j in jobs] + [got2[j.key] for j in jobs2], reused | reused2
 
 

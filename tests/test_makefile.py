@@ -94,6 +94,22 @@ def test_bench_prints_ratios():
     assert re.search(r"CPU/wall of the full build at 20: \d+\.\d+", r.stdout), r.stdout
 
 
+def test_bench_takes_a_processs_peak_since_its_exec_not_the_size_of_the_bench_that_started_it():
+    import sys
+    import time
+
+    from pipeline.bench import _tree_mb
+
+    ballast = b"x" * (400 * 2**20)  # the bench is big (it made the corpus); the refresh it starts is not
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2)"])
+    try:
+        time.sleep(1)
+        tree, largest = _tree_mb(child.pid)
+    finally:
+        child.wait()
+    assert len(ballast) and 0 < tree < 100 and 0 < largest < 100
+
+
 def test_dictionary_regenerates_the_committed_file():
     before = (ROOT / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
     r = make("dictionary")

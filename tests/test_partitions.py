@@ -25,9 +25,13 @@ def test_adding_a_notice_reads_only_it_and_gives_the_same_rows_as_a_cold_build(t
     wh, staging = tmp_path / "policy.duckdb", tmp_path / "st"
     first = refresh(raw, wh, staging_dir=staging)
     assert first.files_cached == 0
+    # The published warehouse's partitions table holds the manifests of its partitions: an incremental refresh
+    # takes them from there and opens none of their folders (here: gone).
+    shutil.rmtree(staging / "partitions")
     shutil.copy(HTML_2009, raw / HTML_2009.name)
     second = refresh(raw, wh, staging_dir=staging)
     assert (second.files_seen, second.files_new, second.files_cached) == (3, 1, 2)
+    assert len(list(staging.glob("partitions/*/*/manifest.json"))) == 1
     assert second.notices_assembled == 1  # only the new notice is assembled and judged again
     # A cold build (no partitions, no warehouse) of the same raw/ and history gives the same tables.
     cold = tmp_path / "cold.duckdb"
@@ -202,3 +206,23 @@ def test_a_refresh_keeps_of_each_manifest_the_files_outcome_and_row_counts_the_d
     assert doc["file"]["meta"] and "meta" not in manifest.file
     [row] = pq.read_table(manifest.path("files")).to_pylist()
     assert row["meta"] == doc["file"]["meta"]
+
+
+def test_a_file_that_failed_for_a_reason_that_may_not_recur_is_read_again_by_the_next_refresh(tmp_path):
+    from pipeline.engine.limits import Budget
+
+    pdf = "xm-mzj-2025-095-list.pdf"
+    raw = copy_raw(tmp_path, {HTML_2025.name, pdf})
+    wh, staging = tmp_path / "policy.duckdb", tmp_path / "st"
+    first = refresh(raw, wh, staging_dir=staging, limits=Budget(seconds=0.05))  # the PDF takes longer than that
+    assert [f for f in first.failures if pdf in f and "over the time budget (0.05 s" in f]
+    assert query(wh, f"SELECT status, stage FROM raw_files WHERE raw_file = '{pdf}'") == [("failed", "extract")]
+    # Nothing changed, yet the refresh reads the file again (a budget or a crash may not recur), under the same
+    # partition key: its rows replace the failure's.
+    again = refresh(raw, wh, staging_dir=staging)
+    assert again.status == "published" and again.files_failed == 0 and again.failures == []
+    assert query(wh, f"SELECT status FROM raw_files WHERE raw_file = '{pdf}'") != [("failed",)]
+    cold = tmp_path / "cold.duckdb"
+    refresh(raw, cold, staging_dir=tmp_path / "cold")
+    assert snapshot(wh) == snapshot(cold)
+    assert refresh(raw, wh, staging_dir=staging).status == "unchanged"  # nothing transient is left

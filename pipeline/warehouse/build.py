@@ -47,6 +47,7 @@ class BuildInput:
     memory_mb: int = 0  # DuckDB's memory limit for the build (limits.toml [build]); 0 = DuckDB's default
     gate_worker: object = None  # a GateWorker over candidate_dir(snapshot_dir), warmed by the caller; None: in-process
     judging_memory_mb: int = 0  # DuckDB's limit while notices are judged (limits.toml [build]); 0 = memory_mb
+    reread: set[str] = field(default_factory=set)  # partitions the base holds whose files were read again (transient)
 
 
 @dataclass
@@ -114,7 +115,7 @@ def build_warehouse(target: Path, inp: BuildInput) -> BuildOutcome:
         if inp.base is None:
             create_warehouse(con)
         try:
-            sync = sync_partitions(con, inp.manifests)
+            sync = sync_partitions(con, inp.manifests, inp.reread)
         except duckdb.Error as exc:
             raise LoadFailed(f"partitions do not load into the schema: {exc}", stage="load") from None
         out.partitions_added, out.partitions_removed = len(sync.added), len(sync.removed)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import duckdb
 
+from pipeline.warehouse.partitions import SUMMARY_KEYS
 from pipeline.warehouse.schema import EXTRACTED, TABLES, Table
 
 EXTRACTED_SCHEMA = "extracted"
 PARTITION_KEY = "partition_key"
-# Internal bookkeeping: which partition each extracted row came from, and the build's own facts.
+# Internal bookkeeping: which partition each extracted row came from, and the build's own facts. The partitions
+# table is also the index of their manifests as a refresh keeps them (warehouse/partitions.py): an incremental
+# refresh reads the manifests of the partitions the published warehouse holds from it, not from staging/.
 PARTITIONS_TABLE = f"{EXTRACTED_SCHEMA}.partitions"
 
 
@@ -34,6 +37,13 @@ def extracted_tables() -> dict[str, Table]:
     return {**{n: t for n, t in TABLES.items() if t.per_file}, **EXTRACTED}
 
 
+def partitions_ddl() -> str:
+    """The partitions table: the key, the manifest's file summary, its tables' rows, whether its failure may pass."""
+    summary = ", ".join(f"{k} VARCHAR{' NOT NULL' if k in ('raw_file', 'raw_sha256') else ''}" for k in SUMMARY_KEYS)
+    return (f"CREATE TABLE {PARTITIONS_TABLE} (partition_key VARCHAR PRIMARY KEY, {summary}, "
+            "tables MAP(VARCHAR, BIGINT), transient BOOLEAN NOT NULL)")
+
+
 VIEWS = (
     "CREATE VIEW current_notices AS SELECT * FROM notices WHERE is_current",
 )
@@ -46,8 +56,7 @@ def create_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE SCHEMA {EXTRACTED_SCHEMA}")
     for name, table in extracted_tables().items():
         con.execute(table_ddl(table, f"{EXTRACTED_SCHEMA}.{quote(name)}", f",\n  {PARTITION_KEY} VARCHAR NOT NULL"))
-    con.execute(f"CREATE TABLE {PARTITIONS_TABLE} (partition_key VARCHAR PRIMARY KEY, raw_file VARCHAR NOT NULL, "
-                "raw_sha256 VARCHAR NOT NULL, notice_id VARCHAR)")
+    con.execute(partitions_ddl())
     con.execute("CREATE TABLE build_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
     for sql in VIEWS:
         con.execute(sql)

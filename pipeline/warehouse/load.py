@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.warehouse.ddl import PARTITIONS_TABLE
+from pipeline.warehouse.partitions import SUMMARY_KEYS, Manifest
 
 
 def publish(built: Path, warehouse: Path) -> None:
@@ -46,11 +47,14 @@ def read_build_info(warehouse: Path) -> dict[str, str]:
     return {r["key"]: r["value"] for r in query_published(warehouse, "SELECT key, value FROM build_info")}
 
 
-def published_partitions(warehouse: Path) -> dict[str, tuple[str, str]]:
-    """Return key -> (raw_file, raw_sha256) of the partitions the published warehouse holds (none when there is no
-    readable one)."""
-    rows = query_published(warehouse, f"SELECT partition_key, raw_file, raw_sha256 FROM {PARTITIONS_TABLE}")
-    return {r["partition_key"]: (r["raw_file"], r["raw_sha256"]) for r in rows}
+def published_partitions(warehouse: Path) -> dict[str, Manifest]:
+    """Return the manifests of the partitions the published warehouse holds, by key, as its partitions table keeps
+    them (none when there is no readable warehouse). They have no folder: their rows are in the warehouse."""
+    rows = query_published(warehouse, f"SELECT * FROM {PARTITIONS_TABLE}")
+    return {r["partition_key"]: Manifest(r["partition_key"], r["raw_file"], r["raw_sha256"],
+                                         {k: r.get(k) for k in SUMMARY_KEYS}, dict(r.get("tables") or {}),
+                                         transient=bool(r.get("transient")))
+            for r in rows}
 
 
 def temp_path_for(warehouse: Path) -> Path:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
+import pyarrow as pa
 
 from pipeline.warehouse.ddl import EXTRACTED_SCHEMA, PARTITION_KEY, PARTITIONS_TABLE, column_list, extracted_tables, quote
-from pipeline.warehouse.partitions import Manifest
+from pipeline.warehouse.partitions import SUMMARY_KEYS, Manifest
 
 BATCH = 500  # Parquet files per INSERT
 
@@ -23,13 +24,15 @@ class SyncResult:
     affected_notices: set[str] = field(default_factory=set)
 
 
-def sync_partitions(con: duckdb.DuckDBPyConnection, manifests: list[Manifest]) -> SyncResult:
-    """Delete rows of partitions gone, insert rows of partitions new; return what moved."""
+def sync_partitions(con: duckdb.DuckDBPyConnection, manifests: list[Manifest], reread: set[str] = frozenset()
+                    ) -> SyncResult:
+    """Delete rows of partitions gone, insert rows of partitions new; return what moved. A partition in ``reread``
+    (a file read again under the same key: its last failure may not recur) is replaced if the warehouse holds it."""
     out = SyncResult()
     present = dict(con.execute(f"SELECT partition_key, notice_id FROM {PARTITIONS_TABLE}").fetchall())
     wanted = {m.key: m for m in manifests}
-    out.removed = sorted(set(present) - set(wanted))
-    added = [wanted[k] for k in sorted(set(wanted) - set(present))]
+    out.removed = sorted((set(present) - set(wanted)) | (set(reread) & set(present)))
+    added = [wanted[k] for k in sorted((set(wanted) - set(present)) | (set(reread) & set(wanted)))]
     out.added = [m.key for m in added]
     out.affected_notices |= {present[k] for k in out.removed if present[k]}
     out.affected_notices |= {m.file.get("notice_id") for m in added if m.file.get("notice_id")}
@@ -52,6 +55,20 @@ def sync_partitions(con: duckdb.DuckDBPyConnection, manifests: list[Manifest]) -
                         f"SELECT {cols}, regexp_extract(filename, '([0-9a-f]{{64}})/[^/]+$', 1) "
                         f"FROM read_parquet({files}, filename = true)")
     if added:
-        con.executemany(f"INSERT INTO {PARTITIONS_TABLE} VALUES (?, ?, ?, ?)",
-                        [[m.key, m.raw_file, m.raw_sha256, m.file.get("notice_id")] for m in added])
+        index = manifests_to_arrow(added)
+        con.register("new_partitions", index)
+        con.execute(f"INSERT INTO {PARTITIONS_TABLE} BY NAME SELECT * FROM new_partitions")
+        con.unregister("new_partitions")
     return out
+
+
+def manifests_to_arrow(manifests: list[Manifest]) -> pa.Table:
+    """The rows of the partitions table for these manifests."""
+    columns = {"partition_key": pa.array([m.key for m in manifests], pa.string())}
+    for k in SUMMARY_KEYS:
+        columns[k] = pa.array([m.file.get(k) for m in manifests], pa.string())
+    columns["raw_file"] = pa.array([m.raw_file for m in manifests], pa.string())
+    columns["raw_sha256"] = pa.array([m.raw_sha256 for m in manifests], pa.string())
+    columns["tables"] = pa.array([sorted(m.tables.items()) for m in manifests], pa.map_(pa.string(), pa.int64()))
+    columns["transient"] = pa.array([m.transient for m in manifests], pa.bool_())
+    return pa.table(columns)
