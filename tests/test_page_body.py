@@ -140,3 +140,17 @@ def test_xiamen_pages_keep_their_tables_and_tasks():
     doc = parse_html(decode_bytes((ROOT / "raw" / "xm-gov-2009-254.html").read_bytes())[0])
     whole = [b for b in html_to_blocks(doc) if b.locator.startswith("/html/body/div")]
     assert [(b.text, b.locator) for b in x09.blocks] == [(b.text, b.locator) for b in whole]
+
+
+@pytest.mark.parametrize("name", sorted(SHA256))
+def test_the_container_check_stops_early_yet_agrees_with_the_whole_visible_text(name):
+    from pipeline.meta.body import has_visible_text, visible_text
+
+    doc = parse_html(decode_bytes((REAL / name).read_bytes())[0])
+    hidden = hidden_elements(doc)
+    elements = [e for e in doc.iter() if isinstance(e.tag, str)]
+    assert len(elements) > 50
+    for el in elements:
+        n = len(visible_text(el, hidden))
+        for chars in (1, 20, 200, n, n + 1):
+            assert has_visible_text(el, hidden, chars) == (n >= chars), (el.tag, chars, n)

@@ -110,13 +110,37 @@ def visible_text(el: etree._Element, hidden: frozenset[etree._Element]) -> str:
     return squash("".join(parts))
 
 
+def has_visible_text(el: etree._Element, hidden: frozenset[etree._Element], chars: int) -> bool:
+    """True when the element's visible text (as visible_text gives it) has at least ``chars`` characters; reading
+    stops as soon as it has (an article container holds the whole article)."""
+    seen = 0
+
+    def enough(text: str | None) -> bool:
+        nonlocal seen
+        if text:
+            seen += len(squash(text))
+        return seen >= chars
+
+    def walk(e: etree._Element) -> bool:
+        if not isinstance(e.tag, str) or e in hidden or e.tag in ("script", "style", "noscript", "template"):
+            return False
+        if enough(e.text):
+            return True
+        for child in e:
+            if walk(child) or enough(child.tail):
+                return True
+        return False
+
+    return chars <= 0 or walk(el)
+
+
 def container_body(doc: etree._Element, hidden: frozenset, rules: BodyRules) -> tuple[etree._Element, str] | None:
     """Return the first visible known CMS article container that holds text, with how it was found."""
     from pipeline.meta.page import document_xpath
 
     for cms, css, xpath in rules.containers:
         for el in document_xpath(doc, xpath):
-            if not is_hidden(el, hidden) and len(visible_text(el, hidden)) >= rules.min_chars:
+            if not is_hidden(el, hidden) and has_visible_text(el, hidden, rules.min_chars):
                 return el, f"container:{cms}:{css}"
     return None
 

@@ -310,10 +310,17 @@ def labelled_values(zone: list[Block], tree: etree._ElementTree, profile: SitePr
 # --- the title ----------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=512)
+def compiled_xpath(xpath: str) -> etree.XPath:
+    """An XPath compiled once (the profiles' expressions are evaluated on every page)."""
+    return etree.XPath(xpath)
+
+
 def document_xpath(doc: etree._Element, xpath: str) -> list:
     """Evaluate an XPath on every top-level tree of the document (content after ``</html>`` included)."""
     root = doc.getroottree().getroot()
-    return [hit for top in (root, *root.itersiblings()) if isinstance(top.tag, str) for hit in top.xpath(xpath)]
+    find = compiled_xpath(xpath)
+    return [hit for top in (root, *root.itersiblings()) if isinstance(top.tag, str) for hit in find(top)]
 
 
 def _headings(doc: etree._Element, skip: frozenset, rules: MetaRules) -> list[etree._Element]:
