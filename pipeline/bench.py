@@ -306,15 +306,22 @@ SAMPLE_S = 0.1
 SCENARIOS = ("full build (cold)", "no-op", "one notice added", "one notice revised", "review changed")
 
 
-def _pss_mb(pid: int) -> float:
-    """A process's proportional set size (shared pages split among their users) in MB; its RSS if PSS is unknown."""
+def _proc_mb(pid: int, name: str, field: bytes) -> float | None:
+    """A kB field of ``/proc/<pid>/<name>`` in MB; None when /proc does not say."""
     try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+        with open(f"/proc/{pid}/{name}", "rb") as fh:
             for line in fh:
-                if line.startswith(b"Pss:"):
+                if line.startswith(field):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
+    return None
+
+
+def _pss_mb(pid: int) -> float:
+    """A process's proportional set size (shared pages split among their users) in MB; its RSS if PSS is unknown."""
+    if (pss := _proc_mb(pid, "smaps_rollup", b"Pss:")) is not None:
+        return pss
     try:
         import psutil
 
@@ -335,14 +342,7 @@ def _cpu_stall_us() -> int | None:
 def _hwm_mb(pid: int) -> float:
     """A process's peak RSS since its exec (VmHWM) in MB; 0 when /proc does not say. getrusage's maxrss is no
     use here: Linux carries it across exec, so a child would report the bench's own size at the fork."""
-    try:
-        with open(f"/proc/{pid}/status", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return _proc_mb(pid, "status", b"VmHWM:") or 0.0
 
 
 def _tree_mb(pid: int) -> tuple[float, float]:
