@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.warehouse.ddl import PARTITIONS_TABLE
-from pipeline.warehouse.partitions import SUMMARY_KEYS, Manifest
+from pipeline.warehouse.partitions import Manifest, file_summary
 
 
 def publish(built: Path, warehouse: Path) -> None:
@@ -52,7 +52,7 @@ def published_partitions(warehouse: Path) -> dict[str, Manifest]:
     them (none when there is no readable warehouse). They have no folder: their rows are in the warehouse."""
     rows = query_published(warehouse, f"SELECT * FROM {PARTITIONS_TABLE}")
     return {r["partition_key"]: Manifest(r["partition_key"], r["raw_file"], r["raw_sha256"],
-                                         {k: r.get(k) for k in SUMMARY_KEYS}, dict(r.get("tables") or {}),
+                                         file_summary(r), dict(r.get("tables") or {}),
                                          transient=bool(r.get("transient")))
             for r in rows}
 

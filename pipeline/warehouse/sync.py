@@ -64,11 +64,12 @@ def sync_partitions(con: duckdb.DuckDBPyConnection, manifests: list[Manifest], r
 
 def manifests_to_arrow(manifests: list[Manifest]) -> pa.Table:
     """The rows of the partitions table for these manifests."""
-    columns = {"partition_key": pa.array([m.key for m in manifests], pa.string())}
+    columns = {"partition_key": pa.array([m.key for m in manifests], pa.string()),
+               "raw_file": pa.array([m.raw_file for m in manifests], pa.string()),
+               "raw_sha256": pa.array([m.raw_sha256 for m in manifests], pa.string())}
     for k in SUMMARY_KEYS:
-        columns[k] = pa.array([m.file.get(k) for m in manifests], pa.string())
-    columns["raw_file"] = pa.array([m.raw_file for m in manifests], pa.string())
-    columns["raw_sha256"] = pa.array([m.raw_sha256 for m in manifests], pa.string())
+        if k not in columns:
+            columns[k] = pa.array([m.file.get(k) for m in manifests], pa.string())
     columns["tables"] = pa.array([sorted(m.tables.items()) for m in manifests], pa.map_(pa.string(), pa.int64()))
     columns["transient"] = pa.array([m.transient for m in manifests], pa.bool_())
     return pa.table(columns)
