@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 SITE_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv browser office refresh test bench report dictionary site clean
+.PHONY: help venv browser office refresh test bench report dictionary site gate-stop clean
 
 help: ## List the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,5 +57,8 @@ dictionary: $(STAMP) ## Regenerate docs/data_dictionary.md from the schema
 site: $(STAMP) ## Browse $(WAREHOUSE) read-only at http://127.0.0.1:8001 (datasette over a SQLite mirror, rebuilt when older)
 	$(PYTHON) -m pipeline serve --warehouse $(WAREHOUSE) $(SITE_ARGS)
 
-clean: ## Remove what a refresh rebuilds (staging, warehouse, reports); raw/ and history/ are never touched
+gate-stop: ## Stop the warm gate a refresh leaves up (GX kept loaded for POLICY_GATE_KEEP seconds; 0 = none kept)
+	@if [ -x $(PYTHON) ]; then $(PYTHON) -m pipeline stop-gate --staging $(STAGING); fi
+
+clean: gate-stop ## Remove what a refresh rebuilds (staging, warehouse, reports); raw/ and history/ are never touched
 	rm -rf $(STAGING) $(dir $(WAREHOUSE)) $(REPORTS)

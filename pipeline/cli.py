@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline refresh|sql|report|dictionary|serve`."""
+"""Command line: `python -m pipeline refresh|sql|report|stop-gate|dictionary|serve`."""
 
 from __future__ import annotations
 
@@ -168,6 +168,16 @@ def report(
         err.print(f"[red]report failed:[/] {escape(str(exc))}")
         raise typer.Exit(1)
     console.print(f"wrote {index}")
+
+
+@app.command("stop-gate")
+def stop_gate(staging: Path = typer.Option(STAGING_DIR, "--staging", help="The staging folder whose gate to stop.")
+              ) -> None:
+    """Stop the warm gate a refresh left running (Great Expectations kept loaded for the next refresh)."""
+    from pipeline.warehouse.gate_warm import stop_server
+
+    pid = stop_server(staging)
+    console.print(f"stopped the warm gate (pid {pid})" if pid else "no warm gate was running")
 
 
 @app.command()

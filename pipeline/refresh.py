@@ -37,7 +37,7 @@ from pipeline.progress import Reporter
 from pipeline.registers import registers_to_rows
 from pipeline.warehouse.build import BuildInput, BuildOutcome, build_warehouse, now_utc
 from pipeline.warehouse.expectations import load_suites
-from pipeline.warehouse.gate_worker import GateWorker
+from pipeline.warehouse.gate_warm import describe_worker, warm_gate_worker
 from pipeline.warehouse.fingerprint import (build_fingerprint, combined, extraction_fingerprint, folder_fingerprint,
                                             inputs_fingerprint)
 from pipeline.warehouse.export import export_dir_for, export_parquet
@@ -75,6 +75,7 @@ class RefreshSummary:
     reports: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     gate: object = None
+    gate_worker: str = ""  # who judged the notices: a worker of this refresh, the warm gate, or nobody
     run_id: str = ""
 
     def lines(self) -> list[str]:
@@ -96,6 +97,8 @@ class RefreshSummary:
         if self.gate is not None:
             out += [f"gate warning: {w}" for w in getattr(self.gate, "warnings", [])]
         out += [f"reported: {r}" for r in self.reports]
+        if self.gate_worker:
+            out.append(f"notices judged by: {self.gate_worker}")
         if self.timings:
             out.append("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items()))
         return out
@@ -245,7 +248,9 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
     incremental = warehouse.exists() and published.get("build_code") == build_code and not force
     suites = load_suites(expectations_dir)
     snapshot_dir = staging / f"gate-{os.getpid()}"
-    worker = GateWorker(candidate_dir(snapshot_dir), [s for s in suites if s.scope == "notice"])
+    # The warm gate of this staging folder (gate_warm.py) when one may be kept; else a worker of this refresh's own.
+    worker = warm_gate_worker(staging, [s for s in suites if s.scope == "notice"], build_code,
+                              candidate_dir(snapshot_dir))
 
     def warm_gate(files_to_read: int) -> None:
         if files_to_read <= WARM_GATE_FILES_PER_WORKER * workers:
@@ -303,6 +308,7 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
                 built.unlink(missing_ok=True)
                 Path(str(built) + ".wal").unlink(missing_ok=True)
     finally:
+        summary.gate_worker = describe_worker(worker)
         worker.close()
         shutil.rmtree(snapshot_dir, ignore_errors=True)
     timings.update(outcome.timings)

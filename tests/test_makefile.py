@@ -27,7 +27,8 @@ def test_help_lists_every_target():
 
 def test_every_target_has_a_test():
     # site: tests/test_site.py::test_make_site_builds_the_mirror_starts_and_answers (it shares that module's warehouse)
-    tested = {"help", "venv", "browser", "office", "refresh", "bench", "dictionary", "clean", "report", "site"}
+    tested = {"help", "venv", "browser", "office", "refresh", "bench", "dictionary", "clean", "report", "site",
+              "gate-stop"}
     assert set(TARGETS) - RUN_ELSEWHERE <= tested
 
 
@@ -54,13 +55,18 @@ def test_office_is_installed_and_target_is_a_no_op():
 
 
 @pytest.mark.slow
-def test_refresh_then_clean(tmp_path):
+def test_refresh_then_clean(tmp_path, monkeypatch):
+    from pipeline.warehouse.gate_warm import Folder, is_running
+
+    monkeypatch.setenv("POLICY_GATE_KEEP", "120")  # as a maintainer's refresh: it leaves the warm gate up
     raw = copy_raw(tmp_path)
     wh = tmp_path / "wh" / "policy.duckdb"
     staging = tmp_path / "st"
     r = make("refresh", "OFFLINE=1", f"RAW={raw}", f"WAREHOUSE={wh}", f"STAGING={staging}")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "status: published" in r.stdout and "service_provisions 52" in r.stdout
+    server = Folder(staging).server_pid()
+    assert server is not None
     con = duckdb.connect(str(wh), read_only=True)
     assert con.execute("SELECT count(*) FROM service_provisions").fetchone() == (52,)
     con.close()
@@ -69,6 +75,7 @@ def test_refresh_then_clean(tmp_path):
     r = make("clean", f"WAREHOUSE={wh}", f"STAGING={staging}", f"REPORTS={tmp_path / 'reports'}")
     assert r.returncode == 0, r.stderr
     assert not wh.parent.exists() and not staging.exists()
+    assert "stopped the warm gate" in r.stdout and not is_running(server)  # gate-stop ran
     assert raw.exists()
     # What a maintainer did survives: run history and first sightings live beside raw/, and a rebuild reads them.
     runs = (raw.parent / "history" / "runs.jsonl").read_text().splitlines()
@@ -80,7 +87,8 @@ def test_refresh_then_clean(tmp_path):
 
 
 @pytest.mark.slow
-def test_bench_prints_ratios():
+def test_bench_prints_ratios(monkeypatch):
+    monkeypatch.setenv("POLICY_GATE_KEEP", "120")  # the maintainer's default: refreshes after the first find GX warm
     r = make("bench", "BENCH_ARGS=--quick")
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r"HTML page -> tidy rows .* pandas\.read_html .* ratio +\d+\.\d+x", r.stdout), r.stdout
@@ -92,6 +100,9 @@ def test_bench_prints_ratios():
     assert re.search(r"one notice added / full build at 20: +\d+\.\d+% of the wall .*; files read [12]\b", r.stdout)
     assert re.search(r"review changed / full build at 20: .* files re-read 0 \(target 0\)", r.stdout), r.stdout
     assert re.search(r"CPU/wall of the full build at 20: \d+\.\d+", r.stdout), r.stdout
+    assert re.search(r"one notice added / full build at 20: .*; warm gate \(pid \d+, session 2, suites kept\)",
+                     r.stdout), r.stdout
+    assert re.search(r"one added, cold gate / full build at 20: .*; warm gate started \(pid \d+\)", r.stdout), r.stdout
 
 
 def test_bench_takes_a_processs_peak_since_its_exec_not_the_size_of_the_bench_that_started_it():

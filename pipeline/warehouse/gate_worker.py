@@ -73,21 +73,27 @@ def defer_modules(names: tuple[str, ...] = DEFERRED_MODULES) -> list[str]:
 
 
 class GateWorker:
-    """A GX SuiteRunner over ``snapshot_dir`` in a child process; ``start`` returns at once, ``run`` waits for it."""
+    """A GX SuiteRunner over ``snapshot_dir`` in a child process; ``start`` returns at once, ``run`` waits for it.
+
+    The requests go down ``_out`` and the answers come up ``_in`` (the child's stdin and stdout here; a socket for
+    the warm gate, gate_warm.py)."""
 
     def __init__(self, snapshot_dir: Path, suites: list[Suite]):
         self.snapshot_dir = Path(snapshot_dir)
         self.suites = suites
         self.proc: subprocess.Popen | None = None
+        self._out = None  # where requests are written (None: not started, or closed)
+        self._in = None  # where answers are read
         self.ready = False
         self.asked = False  # a request was sent and its answer not read
         self._log = None
         self.lost: str | None = None  # why the worker could not be started
+        self.greeting = None  # what the worker said when it was ready
 
     @property
     def started(self) -> bool:
         """True once a start was tried (a worker that could not start is lost at its first ``run``)."""
-        return self.proc is not None or self.lost is not None
+        return self._out is not None or self.lost is not None
 
     def start(self) -> GateWorker:
         """Start the worker (once): it imports GX and registers the suites while the caller goes on. Never raises:
@@ -96,19 +102,22 @@ class GateWorker:
             return self
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         self._log = tempfile.TemporaryFile()
-        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
         try:
             self.proc = subprocess.Popen([sys.executable, "-m", "pipeline.warehouse.gate_worker"],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-                                         env={**os.environ, "PYTHONPATH": path})
+                                         env=child_env())
         except OSError as exc:
             self.lost = f"gate worker could not be started ({exc})"
             return self
+        self._out, self._in = self.proc.stdin, self.proc.stdout
+        self._hello()
+        return self
+
+    def _hello(self) -> None:
         try:
             self._send((str(self.snapshot_dir), self.suites))
         except WorkerLost:
             pass  # it died at once: its first answer says how
-        return self
 
     def run(self, params: dict, *, complete: bool, run_name: str, index_columns: tuple[str, ...],
             only: set[str] | None = None) -> GateResult:
@@ -121,7 +130,7 @@ class GateWorker:
         """Ask for a validation of the snapshots and return at once (the worker reads the request when it is
         ready); ``collect`` waits for the answer. Raise WorkerLost if the worker is gone."""
         self.start()
-        if self.proc is None:
+        if self._out is None:
             raise WorkerLost(self.lost or "gate worker was closed")
         if self.asked:
             raise RuntimeError("the gate worker's last answer was not collected")
@@ -131,19 +140,19 @@ class GateWorker:
 
     def collect(self) -> GateResult:
         """The answer to the request submitted last; raise WorkerLost if the worker died before giving it."""
-        if self.proc is None or not self.asked:
+        if self._out is None or not self.asked:
             raise WorkerLost(self.lost or "gate worker has no request to answer")
         self.asked = False
         if not self.ready:
-            self._answer("start")
+            self.greeting = self._answer("start")
             self.ready = True
         return self._answer("validate")
 
     def release(self) -> None:
         """End the worker's input and go on without waiting: it exits on its own (``close`` reaps it later)."""
-        if self.proc is not None and not self.proc.stdin.closed:
+        if self._out is not None and not self._out.closed:
             try:
-                self.proc.stdin.close()
+                self._out.close()
             except OSError:
                 pass
 
@@ -153,7 +162,7 @@ class GateWorker:
             if self._log is not None:
                 self._log.close()
             return
-        proc, self.proc, self.ready, self.asked = self.proc, None, False, False
+        proc, self.proc, self._out, self._in, self.ready, self.asked = self.proc, None, None, None, False, False
         try:
             if not proc.stdin.closed:
                 proc.stdin.close()
@@ -172,50 +181,61 @@ class GateWorker:
 
     def _send(self, message: object) -> None:
         try:
-            pickle.dump(message, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.proc.stdin.flush()
-        except OSError as exc:
+            pickle.dump(message, self._out, protocol=pickle.HIGHEST_PROTOCOL)
+            self._out.flush()
+        except (OSError, ValueError) as exc:
             raise WorkerLost(self._why(f"could not be sent a request ({exc})")) from None
 
     def _answer(self, what: str):
         try:
-            kind, value = pickle.load(self.proc.stdout)
-        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            kind, value = pickle.load(self._in)
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
             raise WorkerLost(self._why(f"stopped before it answered ({type(exc).__name__})")) from None
         if kind == "error":
             raise GateFailed(f"the notice gate could not {what}: {value}", stage="gate")
         return value
 
     def _why(self, what: str) -> str:
-        code = self.proc.poll()
-        self._log.seek(0)
-        tail = self._log.read().decode("utf-8", "replace").strip()[-LOG_TAIL:]
+        code = self.proc.poll() if self.proc is not None else None
+        tail = ""
+        if self._log is not None:
+            self._log.seek(0)
+            tail = self._log.read().decode("utf-8", "replace").strip()[-LOG_TAIL:]
         exit_ = f", exit code {code}" if code is not None else ""
         return f"gate worker {what}{exit_}" + (f": {tail}" if tail else "")
 
 
-def _serve(inp, out) -> None:
-    """The worker's side: import GX and register the suites at once, then validate on request until input ends."""
+def child_env() -> dict[str, str]:
+    """The environment of a gate process: this one's, with the package's root first on the path."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def _sender(out):
+    def send(message: object) -> None:
+        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+    return send
+
+
+def _start_runner(snapshot_dir: str, suites: list[Suite]):
+    """A SuiteRunner over the folder (placeholders for the snapshots not written yet), or the error as a message."""
     import warnings
 
     from pipeline.warehouse.gate import SuiteRunner
 
-    def send(message: object) -> None:
-        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
-
-    try:
-        snapshot_dir, suites = pickle.load(inp)
-    except EOFError:
-        return
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            runner = SuiteRunner(Path(snapshot_dir), suites, placeholders=True, keep_results=False)
+            return SuiteRunner(Path(snapshot_dir), suites, placeholders=True, keep_results=False), None
     except Exception as exc:
-        send(("error", f"{type(exc).__name__}: {exc}"))
-        return
-    send(("ready", None))
+        return None, ("error", f"{type(exc).__name__}: {exc}")
+
+
+def serve_requests(runner, inp, send) -> None:
+    """Validate on request (one pickled request per batch, one answer each) until input ends or says ``None``."""
+    import warnings
+
     while True:
         try:
             request = pickle.load(inp)
@@ -232,6 +252,21 @@ def _serve(inp, out) -> None:
         except Exception as exc:
             where = traceback.format_exc(limit=3).strip().splitlines()
             send(("error", f"{type(exc).__name__}: {exc}" + (f" [{where[-3].strip()}]" if len(where) >= 3 else "")))
+
+
+def _serve(inp, out) -> None:
+    """The worker's side: import GX and register the suites at once, then validate on request until input ends."""
+    send = _sender(out)
+    try:
+        snapshot_dir, suites = pickle.load(inp)
+    except EOFError:
+        return
+    runner, error = _start_runner(snapshot_dir, suites)
+    if runner is None:
+        send(error)
+        return
+    send(("ready", None))
+    serve_requests(runner, inp, send)
 
 
 def main() -> None:

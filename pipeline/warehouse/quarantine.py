@@ -96,13 +96,14 @@ def judge_candidates(con: duckdb.DuckDBPyConnection, suites: list[Suite], snapsh
                      ) -> Judgement:
     """Fill asm.verdicts (and quarantine_rows) for every notice in asm.versions, judged in batches of at most
     batch_notices notices and BATCH_ROWS rows (``file_rows``: the partition rows of each raw file) through
-    ``worker``, a GateWorker over candidate_dir(snapshot_root), when the refresh started one."""
+    ``worker``, a GateWorker, when the refresh started one (its snapshots: its own folder, the warm gate's or
+    candidate_dir(snapshot_root))."""
     batch_notices = batch_notices or BATCH_NOTICES
     rows = candidate_rows(con, file_rows or {})
     con.execute("CREATE OR REPLACE TABLE asm.verdicts (notice_id VARCHAR, version INTEGER, published BOOLEAN, "
                 "failed BOOLEAN, reason VARCHAR)")
     out = Judgement()
-    gate = CandidateGate(suites, candidate_dir(snapshot_root), worker)
+    gate = CandidateGate(suites, worker.snapshot_dir if worker is not None else candidate_dir(snapshot_root), worker)
     for _ in range(MAX_ROUNDS):
         pairs = [tuple(r) for r in con.execute("""
             SELECT notice_id, max(version) FROM asm.versions
