@@ -148,3 +148,15 @@ def test_a_request_is_answered_when_collected_and_a_released_worker_exits_on_its
     assert worker.proc.wait(timeout=30) == 0
     worker.close()
     assert worker.proc is None
+
+
+def test_the_candidate_gate_validating_without_a_checkpoint_gives_the_checkpoints_outcomes(snapshots):
+    kept = SuiteRunner(snapshots / "bad", suites())  # through a checkpoint, results stored (the report's Data Docs)
+    direct = SuiteRunner(snapshots / "bad", suites(), keep_results=False)  # each batch validates its suite
+    for complete in (False, True):
+        here = kept.run({}, complete=complete, run_name="x").gate
+        there = direct.run({}, complete=complete, run_name="x").gate
+        assert [o.rows for o in there.outcomes] == [o.rows for o in here.outcomes]
+        assert verdicts(there) == verdicts(here) and there.failures == here.failures
+        assert all(o.rows for o in there.outcomes)  # each names its offending row
+    assert direct.context.validation_results_store.list_keys() == []  # nothing kept: the context does not grow
