@@ -195,7 +195,7 @@ class WarmGateWorker(GateWorker):
                 listener.bind(str(self.folder.sock))
                 os.chmod(self.folder.sock, 0o600)
                 listener.listen(8)
-                with open(self.folder.log, "ab") as log:
+                with open(self.folder.log, "wb") as log:  # the last server's log goes with it
                     proc = subprocess.Popen(
                         [sys.executable, "-m", MODULE, str(listener.fileno()), self.key, str(self.keep),
                          str(self.folder.root)],
