@@ -160,3 +160,13 @@ def test_the_candidate_gate_validating_without_a_checkpoint_gives_the_checkpoint
         assert verdicts(there) == verdicts(here) and there.failures == here.failures
         assert all(o.rows for o in there.outcomes)  # each names its offending row
     assert direct.context.validation_results_store.list_keys() == []  # nothing kept: the context does not grow
+
+
+def test_a_runner_that_dropped_its_batches_holds_none_and_judges_the_next_alike(snapshots):
+    runner = SuiteRunner(snapshots / "bad", suites(), keep_results=False)
+    before = verdicts(runner.run({}, complete=False, run_name="x").gate)
+    manager = runner.context.data_sources.get("warehouse").get_execution_engine().batch_manager
+    assert len(manager.batch_data_cache) == len(suites())  # GX keeps each asset's last dataframe
+    runner.drop_batches()
+    assert not manager.batch_data_cache and not manager.batch_cache
+    assert verdicts(runner.run({}, complete=False, run_name="x").gate) == before

@@ -317,6 +317,17 @@ class SuiteRunner:
                 outcomes.sort(key=lambda o: self.order.get(o.suite, len(self.order)))
         return Validation(self.context, result, outcomes_to_gate(outcomes, time.perf_counter() - start))
 
+    def drop_batches(self) -> None:
+        """Let go of the dataframes GX keeps of the last batch validated (its execution engine caches one per asset)
+        and hand the freed memory back to the system: the warm gate does so between refreshes."""
+        import gc
+
+        manager = self.context.data_sources.get("warehouse").get_execution_engine().batch_manager
+        manager.reset_batch_cache()
+        manager.batch_data_cache.clear()
+        gc.collect()
+        trim_heap()
+
     def _validate(self, name: str, definitions: list, result_format: dict, params: dict, run_name: str):
         """Validate the definitions; return the checkpoint result (None when results are not kept) and the outcomes.
 
@@ -329,6 +340,17 @@ class SuiteRunner:
         validations = [d.batch_definition.get_batch().validate(d.suite, result_format=result_format,
                                                                expectation_parameters=params) for d in definitions]
         return None, validations_to_outcomes(validations)
+
+
+def trim_heap() -> None:
+    """Return free heap pages to the system (glibc's malloc_trim); nothing where the C library has none."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def run_suites(snapshot_dir: Path, suites: list[Suite], params: dict, *, complete: bool, run_name: str,

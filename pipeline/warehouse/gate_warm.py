@@ -359,6 +359,8 @@ class Server:
                         f.close()
                     except OSError:
                         pass
+                if self.runner is not None:
+                    self.runner.drop_batches()  # idle until the next refresh: hold GX, not the last batch
 
 
 def main() -> None:
