@@ -367,13 +367,10 @@ def _cpu_s(pid: int | None) -> float:
     """User + sys seconds a process has used so far (/proc/PID/stat); 0 when it is gone or None."""
     import os
 
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    from pipeline.warehouse.gate_warm import stat_fields
+
+    fields = None if pid is None else stat_fields(pid)
+    return 0.0 if fields is None else (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_refresh_process(notices: int, scenario: str, raw: Path, warehouse: Path, staging: Path,

@@ -108,16 +108,12 @@ class Folder:
 
 
 @contextmanager
-def _flock(path: Path, *, block: bool = True) -> Iterator[int | None]:
-    """Hold an exclusive flock on ``path``; yield its descriptor, or None when ``block`` is False and it is held."""
+def _flock(path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on ``path`` (waiting for it)."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield None
-            return
-        yield fd
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
         os.close(fd)
 
@@ -147,12 +143,18 @@ def _stop(folder: Folder, wait_s: float) -> int | None:
     return pid
 
 
+def stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None when the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def is_running(pid: int) -> bool:
     """True while the process runs (one that exited stays a zombie until its parent, or init, reaps it)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] not in "ZX"
-    except (OSError, IndexError):
-        return False
+    fields = stat_fields(pid)
+    return fields is not None and fields[0] not in ("Z", "X")
 
 
 class WarmGateWorker(GateWorker):
