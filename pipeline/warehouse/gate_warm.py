@@ -45,7 +45,7 @@ from typing import Iterator
 from pipeline.config import ROOT
 from pipeline.warehouse.expectations import Suite
 from pipeline.warehouse.gate_worker import (LOG_TAIL, GateWorker, _sender, _start_runner, child_env, defer_modules,
-                                            serve_requests)
+                                            serve_session)
 from pipeline.warehouse.quarantine import candidate_dir
 
 WARM_DIR = "warm-gate"
@@ -328,6 +328,19 @@ class Server:
             conn.setblocking(True)
             self.session(conn)
 
+    def _runner_for(self, snapshot_dir: str, suites: list[Suite]):
+        """The runner of the last session when it was over the same folder and suites; else a new one."""
+        wanted = (snapshot_dir, _suites_digest(suites))
+        warm = wanted == self.runner_key
+        if not warm:
+            self.runner, self.runner_key = None, None
+            runner, error = _start_runner(snapshot_dir, suites)
+            if runner is None:
+                return None, error, None
+            self.runner, self.runner_key = runner, wanted
+        self.sessions += 1
+        return self.runner, None, {"pid": os.getpid(), "session": self.sessions, "warm": warm}
+
     def session(self, conn: socket.socket) -> None:
         with conn:
             conn.settimeout(None)
@@ -335,24 +348,8 @@ class Server:
             if uid != os.getuid():
                 return  # only the user who started it may use it
             inp, out = conn.makefile("rb"), conn.makefile("wb")
-            send = _sender(out)
             try:
-                try:
-                    snapshot_dir, suites = pickle.load(inp)
-                except EOFError:
-                    return
-                wanted = (snapshot_dir, _suites_digest(suites))
-                warm = wanted == self.runner_key
-                if not warm:
-                    self.runner, self.runner_key = None, None
-                    runner, error = _start_runner(snapshot_dir, suites)
-                    if runner is None:
-                        send(error)
-                        return
-                    self.runner, self.runner_key = runner, wanted
-                self.sessions += 1
-                send(("ready", {"pid": os.getpid(), "session": self.sessions, "warm": warm}))
-                serve_requests(self.runner, inp, send)
+                serve_session(inp, _sender(out), self._runner_for)
             except (OSError, EOFError, pickle.UnpicklingError):
                 return  # the refresh went away mid-session: wait for the next
             finally:

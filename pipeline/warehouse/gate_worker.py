@@ -254,19 +254,24 @@ def serve_requests(runner, inp, send) -> None:
             send(("error", f"{type(exc).__name__}: {exc}" + (f" [{where[-3].strip()}]" if len(where) >= 3 else "")))
 
 
-def _serve(inp, out) -> None:
-    """The worker's side: import GX and register the suites at once, then validate on request until input ends."""
-    send = _sender(out)
+def serve_session(inp, send, runner_for) -> None:
+    """One session: read the folder and suites, get a runner for them (``runner_for`` returns the runner, or None
+    and the error to send, and what to say when ready), then validate on request until input ends."""
     try:
         snapshot_dir, suites = pickle.load(inp)
     except EOFError:
         return
-    runner, error = _start_runner(snapshot_dir, suites)
+    runner, error, hello = runner_for(snapshot_dir, suites)
     if runner is None:
         send(error)
         return
-    send(("ready", None))
+    send(("ready", hello))
     serve_requests(runner, inp, send)
+
+
+def _serve(inp, out) -> None:
+    """The worker's side: import GX and register the suites at once, then validate on request until input ends."""
+    serve_session(inp, _sender(out), lambda snapshot_dir, suites: (*_start_runner(snapshot_dir, suites), None))
 
 
 def main() -> None:
