@@ -5,7 +5,8 @@
          ─▶ partitions: each new or changed file read by the per-file chain (pipeline/partition.py) on every core
             (or a dask cluster), each under a memory and time budget; unchanged files reuse their partition
          ─▶ build a new warehouse file beside the published one (pipeline/warehouse/build.py): changed partitions
-            applied, changed notices assembled and judged one by one, across-notice results recomputed in SQL
+            applied, changed notices assembled and judged one by one (by GX in a worker, the warm gate or, with
+            engine dask, on the cluster), across-notice results recomputed in SQL
          ─▶ atomic publish ─▶ history: the run appended
 
 A file that fails costs only itself (its row in raw_files says the stage and the reason); a notice that fails a
@@ -27,6 +28,7 @@ from typing import Callable, Iterable
 
 from pipeline import __version__
 from pipeline.config import DEFAULT_FORMAT_PREFERENCE, EXPECTATIONS_DIR, REVIEWS_DIR, STAGING_DIR
+from pipeline.engine.dask import DaskSession
 from pipeline.engine.limits import Budget, load_budget, load_build_memory_mb
 from pipeline.errors import GateFailed, PipelineError
 from pipeline.flags.review import load_decisions
@@ -37,6 +39,7 @@ from pipeline.progress import Reporter
 from pipeline.registers import registers_to_rows
 from pipeline.warehouse.build import BuildInput, BuildOutcome, build_warehouse, now_utc
 from pipeline.warehouse.expectations import load_suites
+from pipeline.warehouse.gate_cluster import ClusterGate
 from pipeline.warehouse.gate_warm import describe_worker, warm_gate_worker
 from pipeline.warehouse.fingerprint import (build_fingerprint, combined, extraction_fingerprint, folder_fingerprint,
                                             inputs_fingerprint)
@@ -142,10 +145,12 @@ def _failure_manifest(job: PartitionJob, store: PartitionStore, why: str, stage:
 
 def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: str, workers: int, limits: Budget,
                     progress: Reporter, reports: list[str], held: dict[str, Manifest] | None = None,
-                    on_read: Callable[[int], None] | None = None) -> tuple[dict[str, Manifest], set[str]]:
+                    on_read: Callable[[int], None] | None = None, session=None
+                    ) -> tuple[dict[str, Manifest], set[str]]:
     """Return a sound manifest for every job (and the keys reused), reading only files whose partition is missing
     or damaged. A partition in ``held`` (the warehouse the build starts from holds it) is taken from there: its
-    folder is not opened, unless its failure was transient, when its file is read again."""
+    folder is not opened, unless its failure was transient, when its file is read again. ``session``: the dask
+    session of the refresh (engine dask), whose cluster reads the files."""
     held = held or {}
     manifests: dict[str, Manifest] = {}
     todo = []
@@ -167,10 +172,14 @@ def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: 
         on_read(len(todo))
     progress.start("read", len(todo))
     if engine == "dask":
-        from pipeline.engine.dask import map_dask as mapper
+        from pipeline.engine.dask import map_dask
+
+        outcomes = map_dask(build_partition, todo, workers=workers, limits=limits, session=session)
     else:
-        from pipeline.engine.local import map_local as mapper
-    for out in mapper(build_partition, todo, workers=workers, limits=limits):
+        from pipeline.engine.local import map_local
+
+        outcomes = map_local(build_partition, todo, workers=workers, limits=limits)
+    for out in outcomes:
         job = out.job
         m = out.value if out.failure is None else _failure_manifest(job, store, out.failure, out.stage)
         manifests[job.key] = m
@@ -248,9 +257,14 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
     incremental = warehouse.exists() and published.get("build_code") == build_code and not force
     suites = load_suites(expectations_dir)
     snapshot_dir = staging / f"gate-{os.getpid()}"
-    # The warm gate of this staging folder (gate_warm.py) when one may be kept; else a worker of this refresh's own.
-    worker = warm_gate_worker(staging, [s for s in suites if s.scope == "notice"], build_code,
-                              candidate_dir(snapshot_dir))
+    notice_suites = [s for s in suites if s.scope == "notice"]
+    # On a cluster (engine dask) the notices are judged there, on the session's cluster that reads the files. Else
+    # the warm gate of this staging folder (gate_warm.py) when one may be kept, or a worker of this refresh's own.
+    session = DaskSession(workers) if engine == "dask" else None
+    if session is not None:
+        worker = ClusterGate(session, candidate_dir(snapshot_dir), notice_suites)
+    else:
+        worker = warm_gate_worker(staging, notice_suites, build_code, candidate_dir(snapshot_dir))
 
     def warm_gate(files_to_read: int) -> None:
         if files_to_read <= WARM_GATE_FILES_PER_WORKER * workers:
@@ -266,7 +280,7 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
         if published.get("extraction_code") == extraction and (changed := files_changed(inventory, held.values())):
             warm_gate(changed)
         manifests, reused = _partitions(inventory, extraction, store, engine, workers, limits, progress, reports,
-                                        held, warm_gate)
+                                        held, warm_gate, session)
         reread = {m.key for m in manifests if m.key in held and m.key not in reused}  # a transient failure, read again
         if manifests and (not incremental or {m.key for m in manifests} != set(held) or reread):  # notices judged
             worker.start()
@@ -308,8 +322,10 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
                 built.unlink(missing_ok=True)
                 Path(str(built) + ".wal").unlink(missing_ok=True)
     finally:
-        summary.gate_worker = describe_worker(worker)
+        summary.gate_worker = worker.describe() if isinstance(worker, ClusterGate) else describe_worker(worker)
         worker.close()
+        if session is not None:
+            session.close()
         shutil.rmtree(snapshot_dir, ignore_errors=True)
     timings.update(outcome.timings)
     _fill_from_outcome(summary, outcome, files, new_shas)
@@ -336,7 +352,7 @@ def files_changed(inventory: Inventory, held: Iterable[Manifest]) -> int:
 
 def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: str, workers: int, limits: Budget,
                 progress: Reporter, reports: list[str], held: dict[str, Manifest],
-                on_read: Callable[[int], None] | None = None) -> tuple[list[Manifest], set[str]]:
+                on_read: Callable[[int], None] | None = None, session=None) -> tuple[list[Manifest], set[str]]:
     """Read partitions in two phases: pages and unlinked files first, then attachments under their page's notice.
     ``on_read`` hears how many files a phase is about to read, before it reads them."""
     by_url = {}
@@ -351,7 +367,7 @@ def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: 
             first.append(i)
     jobs = _partition_jobs(first, code, store.root, {}, limits)
     got, reused = read_partitions(jobs, store, engine=engine, workers=workers, limits=limits, progress=progress,
-                                  reports=reports, held=held, on_read=on_read)
+                                  reports=reports, held=held, on_read=on_read, session=session)
     for job in jobs:
         m = got[job.key]
         url = job.input.provenance.get("source_url") or job.input.provenance.get("final_url")
@@ -360,7 +376,7 @@ def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: 
     hints = {i.raw_file: by_url[i.provenance["parent_url"]] for i in linked if i.provenance.get("parent_url") in by_url}
     jobs2 = _partition_jobs(linked, code, store.root, hints, limits)
     got2, reused2 = read_partitions(jobs2, store, engine=engine, workers=workers, limits=limits, progress=progress,
-                                    reports=reports, held=held, on_read=on_read)
+                                    reports=reports, held=held, on_read=on_read, session=session)
     return [got[j.key] for j in jobs] + [got2[j.key] for j in jobs2], reused | reused2
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -17,10 +19,12 @@ from pipeline.errors import GateFailed
 from pipeline.warehouse.expectations import SEVERITIES, Spec, Suite, SuiteError, load_suites, read_suite_file, spec_to_expectation
 from pipeline.warehouse.gate import CandidateGate, Outcome, outcomes_to_gate, row_key_sql, run_gate, validate_warehouse
 from pipeline.refresh import refresh
-from pipeline.warehouse import quarantine
+from pipeline.warehouse import gate, gate_cluster, quarantine
+from pipeline.warehouse.gate_cluster import ClusterGate
 from pipeline.warehouse.ddl import create_warehouse
 from pipeline.warehouse.schema import TABLES
-from tests.conftest import ROOT
+from tests.conftest import HTML_2009, ROOT
+from tests.test_partitions import snapshot
 from tests.test_refresh import copy_raw
 
 SUITES = load_suites()
@@ -265,6 +269,44 @@ def test_candidates_judged_one_notice_per_batch_get_the_same_verdicts(copied, mo
     assert batched.quarantined == whole.quarantined and len(whole.quarantined) == 1
     assert count(published, "SELECT notice_id, status FROM notices ORDER BY ALL") == before
     assert count(published, "SELECT count(*) FROM notices WHERE status = 'published'") == [(len(before) - 1,)]
+
+
+def test_on_a_dask_cluster_the_notices_are_judged_there_several_batches_at_once_with_the_same_verdicts(
+        copied, monkeypatch):
+    raw, staging, published = copied
+    tamper(staging, "xm-mzj-2025-095.html", "service_provisions", lambda t: pa.concat_tables([t, t.slice(5, 1)]))
+    local = refresh(raw, published, staging_dir=staging, force=True)
+    on_one_machine = snapshot(published), count(published, "SELECT * FROM quarantine_rows ORDER BY ALL")
+
+    class NotInTheRefresh:
+        def __init__(self, *a, **k):
+            raise AssertionError("GX ran in the refresh's own process")
+
+    # The cluster's workers are processes of their own (spawned): there GX is the real one.
+    monkeypatch.setattr(gate, "SuiteRunner", NotInTheRefresh)
+    monkeypatch.setattr(gate_cluster, "SuiteRunner", NotInTheRefresh)
+    monkeypatch.setattr(quarantine, "BATCH_NOTICES", 1)  # a batch per notice: many batches to keep in flight
+    in_flight, submit = [], ClusterGate.submit
+    monkeypatch.setattr(ClusterGate, "submit", lambda self, *a, **k: submit(self, *a, **k) or
+                        in_flight.append(len(self.pending)))
+    import dask.distributed
+
+    clusters, local_cluster = [], dask.distributed.LocalCluster
+    monkeypatch.setattr(dask.distributed, "LocalCluster", lambda *a, **k: clusters.append(k) or local_cluster(*a, **k))
+    for manifest in staging.glob("partitions/*/*/manifest.json"):  # one file to read again, on the cluster
+        if json.loads(manifest.read_text(encoding="utf-8"))["raw_file"] == HTML_2009.name:
+            shutil.rmtree(manifest.parent)
+    cluster = refresh(raw, published, staging_dir=staging, force=True, engine="dask", workers=2)
+    assert cluster.files_seen - cluster.files_cached == 1
+    assert len(clusters) == 1  # one cluster read the file and judged the notices
+    assert re.fullmatch(r"local dask cluster tcp://127\.0\.0\.1:\d+ \(2 worker\(s\)\): (\d+) batch\(es\)",
+                        cluster.gate_worker), cluster.gate_worker
+    assert int(cluster.gate_worker.split(": ")[-1].split()[0]) == len(in_flight) > 4
+    assert max(in_flight) == 4  # two batches per worker thread waited for their verdict at once
+    # The bad notice alone is quarantined, as on one machine, and the warehouse is the same.
+    assert cluster.quarantined == local.quarantined and len(local.quarantined) == 1
+    assert (snapshot(published), count(published, "SELECT * FROM quarantine_rows ORDER BY ALL")) == on_one_machine
+    assert not list(staging.glob("gate-*"))
 
 
 def test_strict_refresh_exits_nonzero_naming_the_quarantined_notice(copied):

@@ -7,7 +7,8 @@ real cluster; the partitions folder (``--staging``) must then be on storage ever
 (NFS or the like), since workers write the partitions the build reads.
 
 Each job runs in a child process the dask worker forks, under the same memory and time budget as locally, so a
-file that blows up fails alone and the worker lives on.
+file that blows up fails alone and the worker lives on. One ``DaskSession`` serves a whole refresh: its cluster
+reads the files and then judges the changed notices (warehouse/gate_cluster.py).
 """
 
 from __future__ import annotations
@@ -70,27 +71,50 @@ def run_isolated(job, fn: Callable, limits: Budget) -> tuple[str, object, float]
     return kind, value, time.monotonic() - start
 
 
-def _client(workers: int):
-    from dask.distributed import Client, LocalCluster
+class DaskSession:
+    """One dask client for a whole refresh: both reading phases and the notice gate (gate_cluster.py) use it, so a
+    local cluster starts once. The client is made on first use: a refresh with nothing to read or judge starts none.
+    """
 
-    address = os.environ.get("DASK_SCHEDULER_ADDRESS")
-    if address:
-        return Client(address), None
-    cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=40)
-    return Client(cluster), cluster
+    def __init__(self, workers: int):
+        self.workers = max(1, workers)
+        self._client = None
+        self._cluster = None
 
+    @property
+    def client(self):
+        if self._client is None:
+            from dask.distributed import Client, LocalCluster
 
-def map_dask(fn: Callable, jobs: Iterable, *, workers: int, limits: Budget) -> Iterator[Outcome]:
-    """Yield one Outcome per job as the cluster finishes them."""
-    from dask.distributed import as_completed
+            address = os.environ.get("DASK_SCHEDULER_ADDRESS")
+            if address:
+                self._client = Client(address)
+            else:
+                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                             dashboard_address=None, silence_logs=40)
+                self._client = Client(self._cluster)
+        return self._client
 
-    todo = list(jobs)
-    if not todo:
-        return
-    client, cluster = _client(workers)
-    try:
-        futures = {client.submit(run_isolated, job, fn, limits, pure=False): job for job in todo}
+    @property
+    def started(self) -> bool:
+        return self._client is not None
+
+    def where(self) -> str:
+        """The cluster, for the closing summary: the scheduler's address and its workers."""
+        if self._client is None:
+            return "no dask cluster started"
+        workers = len(self._client.scheduler_info().get("workers", {}))
+        kind = "local dask cluster" if self._cluster is not None else "dask cluster"
+        return f"{kind} {self._client.scheduler.address} ({workers} worker(s))"
+
+    def map(self, fn: Callable, jobs: Iterable, *, limits: Budget) -> Iterator[Outcome]:
+        """Yield one Outcome per job as the cluster finishes them."""
+        from dask.distributed import as_completed
+
+        todo = list(jobs)
+        if not todo:
+            return
+        futures = {self.client.submit(run_isolated, job, fn, limits, pure=False): job for job in todo}
         for fut in as_completed(futures):
             job = futures[fut]
             try:
@@ -100,7 +124,26 @@ def map_dask(fn: Callable, jobs: Iterable, *, workers: int, limits: Budget) -> I
                 continue
             yield Outcome(job, value=value if kind == "ok" else None, failure=None if kind == "ok" else value,
                           seconds=seconds)
-    finally:
-        client.close()
+
+    def close(self) -> None:
+        client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
+        if client is not None:
+            client.close()
         if cluster is not None:
             cluster.close()
+
+    def __enter__(self) -> DaskSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def map_dask(fn: Callable, jobs: Iterable, *, workers: int, limits: Budget,
+             session: DaskSession | None = None) -> Iterator[Outcome]:
+    """Yield one Outcome per job as the cluster finishes them (on ``session``'s cluster, else one of its own)."""
+    if session is not None:
+        yield from session.map(fn, jobs, limits=limits)
+        return
+    with DaskSession(workers) as own:
+        yield from own.map(fn, jobs, limits=limits)

@@ -12,6 +12,7 @@ import os
 import tempfile
 import time
 import warnings
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -401,7 +402,9 @@ class CandidateGate:
 
     A batch is prepared (its snapshots written beside the folder GX reads), submitted (moved into that folder and
     handed to the worker) and collected. With a worker, the caller prepares the next batch while GX validates this
-    one, so both cores work: ``validate`` does the three in a row.
+    one, so both cores work: ``validate`` does the three in a row. Up to ``capacity`` batches may be in flight: one
+    for a worker or this process (they read one folder), more for the cluster gate (gate_cluster.py), which takes
+    each batch's bytes when it is submitted; verdicts are collected oldest first.
     """
 
     def __init__(self, suites: list[Suite], snapshot_dir: Path, worker=None):
@@ -411,7 +414,12 @@ class CandidateGate:
         self.worker = worker
         self.runner: SuiteRunner | None = None
         self.notes: list[str] = []
-        self.pending: Prepared | None = None
+        self.pending: deque[Prepared] = deque()
+
+    @property
+    def capacity(self) -> int:
+        """How many submitted batches may wait for their verdict at once."""
+        return getattr(self.worker, "capacity", 1) if self.worker is not None else 1
 
     def validate(self, con: duckdb.DuckDBPyConnection, run_name: str = "gate") -> GateResult:
         """Validate the candidates the cand views show now."""
@@ -433,19 +441,19 @@ class CandidateGate:
 
     def submit(self, batch: Prepared) -> None:
         """Put a prepared batch where GX reads and start validating it (collect the batch before it first)."""
-        if self.pending is not None:
+        if len(self.pending) >= self.capacity:
             raise RuntimeError("the candidate gate's last batch was not collected")
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         for path in self.next_dir.glob("*.parquet"):
             os.replace(path, self.snapshot_dir / path.name)
-        self.pending = batch
+        self.pending.append(batch)
         self._send(batch)
 
     def collect(self) -> GateResult:
-        """The verdict on the batch submitted last (time: writing its snapshots and validating them)."""
-        batch, self.pending = self.pending, None
-        if batch is None:
+        """The verdict on the oldest batch submitted (time: writing its snapshots and validating them)."""
+        if not self.pending:
             raise RuntimeError("the candidate gate has no batch to collect")
+        batch = self.pending.popleft()
         gate = self._answer(batch)
         gate.warnings += self.notes
         self.notes = []

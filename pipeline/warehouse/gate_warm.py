@@ -45,7 +45,7 @@ from typing import Iterator
 from pipeline.config import ROOT
 from pipeline.warehouse.expectations import Suite
 from pipeline.warehouse.gate_worker import (LOG_TAIL, GateWorker, _sender, _start_runner, child_env, defer_modules,
-                                            serve_session)
+                                            serve_session, suites_digest)
 from pipeline.warehouse.quarantine import candidate_dir
 
 WARM_DIR = "warm-gate"
@@ -289,10 +289,6 @@ def _write(path: Path, text: str) -> None:
 
 # --- the server --------------------------------------------------------------------------------------------------
 
-def _suites_digest(suites: list[Suite]) -> str:
-    return hashlib.sha256(pickle.dumps(suites, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
-
-
 class Server:
     """Accepts one session at a time on the inherited listening socket; keeps the last runner for the next."""
 
@@ -330,7 +326,7 @@ class Server:
 
     def _runner_for(self, snapshot_dir: str, suites: list[Suite]):
         """The runner of the last session when it was over the same folder and suites; else a new one."""
-        wanted = (snapshot_dir, _suites_digest(suites))
+        wanted = (snapshot_dir, suites_digest(suites))
         warm = wanted == self.runner_key
         if not warm:
             self.runner, self.runner_key = None, None

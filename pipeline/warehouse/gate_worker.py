@@ -21,6 +21,7 @@ start is ``WorkerLost``: the gate validates in its own process instead, and says
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.machinery
 import importlib.util
@@ -232,10 +233,22 @@ def _start_runner(snapshot_dir: str, suites: list[Suite]):
         return None, ("error", f"{type(exc).__name__}: {exc}")
 
 
-def serve_requests(runner, inp, send) -> None:
-    """Validate on request (one pickled request per batch, one answer each) until input ends or says ``None``."""
+def answer_request(runner, request: dict) -> tuple[str, object]:
+    """Validate what a request asks on the runner's snapshots: ("ok", GateResult), or ("error", what went wrong)."""
     import warnings
 
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return "ok", runner.run(request["params"], complete=request["complete"], run_name=request["run_name"],
+                                    index_columns=request["index_columns"], only=request["only"]).gate
+    except Exception as exc:
+        where = traceback.format_exc(limit=3).strip().splitlines()
+        return "error", f"{type(exc).__name__}: {exc}" + (f" [{where[-3].strip()}]" if len(where) >= 3 else "")
+
+
+def serve_requests(runner, inp, send) -> None:
+    """Validate on request (one pickled request per batch, one answer each) until input ends or says ``None``."""
     while True:
         try:
             request = pickle.load(inp)
@@ -243,15 +256,12 @@ def serve_requests(runner, inp, send) -> None:
             return
         if request is None:
             return
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                gate = runner.run(request["params"], complete=request["complete"], run_name=request["run_name"],
-                                  index_columns=request["index_columns"], only=request["only"]).gate
-            send(("ok", gate))
-        except Exception as exc:
-            where = traceback.format_exc(limit=3).strip().splitlines()
-            send(("error", f"{type(exc).__name__}: {exc}" + (f" [{where[-3].strip()}]" if len(where) >= 3 else "")))
+        send(answer_request(runner, request))
+
+
+def suites_digest(suites: list[Suite]) -> str:
+    """What a runner registered: the same digest means the same suites, expectations and parameters."""
+    return hashlib.sha256(pickle.dumps(suites, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
 
 
 def serve_session(inp, send, runner_for) -> None:

@@ -1,8 +1,9 @@
 """Judge each changed notice alone: its newest version's rows face the notice-scope suites; a failure quarantines it.
 
 Rounds: every notice being assembled puts its newest readable version up as a candidate; GX validates the
-candidates in batches of at most BATCH_NOTICES notices and BATCH_ROWS rows (one checkpoint each, one GX context
-for all; the next batch is written while GX validates one), and each offending row names its notice. A notice
+candidates in batches of at most BATCH_NOTICES notices and BATCH_ROWS rows (one GX context for all; the next
+batch is written while GX validates one; on a dask cluster several batches are validated at once, each on a worker
+with its own context), and each offending row names its notice. A notice
 with a failed critical expectation is quarantined (its rows are withheld from the analyst tables and listed in
 quarantine_rows) and its next older version is tried in the next round, so the last good version stays current.
 Notices that pass are published. A GX error, or a critical failure that names no notice, is a pipeline fault and
@@ -11,7 +12,7 @@ stops the publish.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,16 +114,18 @@ def judge_candidates(con: duckdb.DuckDBPyConnection, suites: list[Suite], snapsh
             GROUP BY notice_id ORDER BY notice_id""").fetchall()]
         if not pairs:
             break
-        # While GX validates a batch, the next one is written: the refresh and the gate worker each use a core.
-        pending: list[tuple[str, int]] | None = None
+        # While GX validates a batch, the next one is written: the refresh and the gate worker each use a core (a
+        # cluster takes several batches at once). Verdicts are recorded in the order the batches were cut.
+        pending: deque[list[tuple[str, int]]] = deque()
         for batch in batches(pairs, rows, batch_notices, BATCH_ROWS):
             set_round(con, batch)
             prepared = gate.prepare(con)
-            if pending is not None:
-                record_batch(con, pending, gate.collect(), out)
+            if len(pending) >= gate.capacity:
+                record_batch(con, pending.popleft(), gate.collect(), out)
             gate.submit(prepared)
-            pending = batch
-        record_batch(con, pending, gate.collect(), out)
+            pending.append(batch)
+        while pending:
+            record_batch(con, pending.popleft(), gate.collect(), out)
     return out
 
 
