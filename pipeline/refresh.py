@@ -17,6 +17,7 @@ then the published file stays byte for byte as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -128,29 +129,44 @@ def _partition_jobs(inputs: list[RawInput], code: str, store_root: Path, hints: 
     return jobs
 
 
-def _failure_manifest(job: PartitionJob, store: PartitionStore, why: str, stage: str) -> Manifest:
-    """A file whose worker failed (budget, crash) still gets a partition: its row says the stage and the reason."""
+def _failure_manifest(job: PartitionJob, store: PartitionStore, why: str, stage: str, limits: Budget) -> Manifest:
+    """A file whose worker failed (budget, crash) still gets a partition: its row says the stage and the reason. The
+    failure may not recur, so the next refresh reads the file again, unless it has failed ``limits.attempts`` times
+    in a row: then the failure stands (the partition says how often it failed; see ``read_again``)."""
     from pipeline.partition import file_row
     from pipeline.stages import FileResult
+    from pipeline.warehouse.schema import EXTRACTED, TABLES
 
+    prior, _ = store.read(job.key, verify=False)
+    attempts = prior.attempts + 1 if prior is not None and prior.transient else 1
+    stands = bool(limits.attempts) and attempts >= limits.attempts
     raw = job.input.raw()
     raw.notice_id = raw.notice_id or job.notice_hint or f"sha256:{raw.sha256[:16]}"
     raw.notice_id_from = "provenance" if job.input.provenance.get("notice_id") else "content_hash"
-    result = FileResult(raw=raw, status="failed", stage=stage, reason=f"file {raw.path}, stage {stage}: {why}")
-    row = file_row(result, job.input)
-    from pipeline.warehouse.schema import EXTRACTED, TABLES
+    reason = f"file {raw.path}, stage {stage}: {why}" + (
+        f"; failed {attempts} times in a row, so not read again until its bytes or the extraction code change "
+        "(or refresh --force)" if stands else "")
+    row = file_row(FileResult(raw=raw, status="failed", stage=stage, reason=reason), job.input)
+    m = store.write(job.key, raw.path, raw.sha256, row, {"files": [row]}, {**TABLES, **EXTRACTED}, transient=True,
+                    attempts=attempts)
+    return dataclasses.replace(m, transient=False) if stands else m
 
-    return store.write(job.key, raw.path, raw.sha256, row, {"files": [row]}, {**TABLES, **EXTRACTED}, transient=True)
+
+def read_again(m: Manifest, limits: Budget, force: bool) -> bool:
+    """Whether a partition's file is read again: a failure that may not recur (``transient``), until it has failed
+    ``limits.attempts`` times in a row (0: no limit); ``force`` tries every such failure again."""
+    return m.transient and (force or not limits.attempts or m.attempts < limits.attempts)
 
 
 def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: str, workers: int, limits: Budget,
                     progress: Reporter, reports: list[str], held: dict[str, Manifest] | None = None,
-                    on_read: Callable[[int], None] | None = None, session=None
+                    on_read: Callable[[int], None] | None = None, session=None, force: bool = False
                     ) -> tuple[dict[str, Manifest], set[str]]:
     """Return a sound manifest for every job (and the keys reused), reading only files whose partition is missing
     or damaged. A partition in ``held`` (the warehouse the build starts from holds it) is taken from there: its
-    folder is not opened, unless its failure was transient, when its file is read again. ``session``: the dask
-    session of the refresh (engine dask), whose cluster reads the files."""
+    folder is not opened, unless its failure was transient, when its file may be read again (``read_again``; a
+    failure that stands counts as settled). ``session``: the dask session of the refresh (engine dask), whose
+    cluster reads the files."""
     held = held or {}
     manifests: dict[str, Manifest] = {}
     todo = []
@@ -159,6 +175,8 @@ def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: 
         why = None
         if m is None or m.transient:
             m, why = store.read(job.key)
+        if m is not None and m.transient:
+            m = None if read_again(m, limits, force) else dataclasses.replace(m, transient=False)
         if m is not None:
             manifests[job.key] = m
         else:
@@ -181,7 +199,7 @@ def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: 
         outcomes = map_local(build_partition, todo, workers=workers, limits=limits)
     for out in outcomes:
         job = out.job
-        m = out.value if out.failure is None else _failure_manifest(job, store, out.failure, out.stage)
+        m = out.value if out.failure is None else _failure_manifest(job, store, out.failure, out.stage, limits)
         manifests[job.key] = m
         f = m.file
         important = f.get("status") in ("failed", "no_table")
@@ -280,7 +298,7 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
         if published.get("extraction_code") == extraction and (changed := files_changed(inventory, held.values())):
             warm_gate(changed)
         manifests, reused = _partitions(inventory, extraction, store, engine, workers, limits, progress, reports,
-                                        held, warm_gate, session)
+                                        held, warm_gate, session, force)
         reread = {m.key for m in manifests if m.key in held and m.key not in reused}  # a transient failure, read again
         if manifests and (not incremental or {m.key for m in manifests} != set(held) or reread):  # notices judged
             worker.start()
@@ -352,7 +370,8 @@ def files_changed(inventory: Inventory, held: Iterable[Manifest]) -> int:
 
 def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: str, workers: int, limits: Budget,
                 progress: Reporter, reports: list[str], held: dict[str, Manifest],
-                on_read: Callable[[int], None] | None = None, session=None) -> tuple[list[Manifest], set[str]]:
+                on_read: Callable[[int], None] | None = None, session=None,
+                force: bool = False) -> tuple[list[Manifest], set[str]]:
     """Read partitions in two phases: pages and unlinked files first, then attachments under their page's notice.
     ``on_read`` hears how many files a phase is about to read, before it reads them."""
     by_url = {}
@@ -367,7 +386,7 @@ def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: 
             first.append(i)
     jobs = _partition_jobs(first, code, store.root, {}, limits)
     got, reused = read_partitions(jobs, store, engine=engine, workers=workers, limits=limits, progress=progress,
-                                  reports=reports, held=held, on_read=on_read, session=session)
+                                  reports=reports, held=held, on_read=on_read, session=session, force=force)
     for job in jobs:
         m = got[job.key]
         url = job.input.provenance.get("source_url") or job.input.provenance.get("final_url")
@@ -376,7 +395,7 @@ def _partitions(inventory: Inventory, code: str, store: PartitionStore, engine: 
     hints = {i.raw_file: by_url[i.provenance["parent_url"]] for i in linked if i.provenance.get("parent_url") in by_url}
     jobs2 = _partition_jobs(linked, code, store.root, hints, limits)
     got2, reused2 = read_partitions(jobs2, store, engine=engine, workers=workers, limits=limits, progress=progress,
-                                    reports=reports, held=held, on_read=on_read, session=session)
+                                    reports=reports, held=held, on_read=on_read, session=session, force=force)
     return [got[j.key] for j in jobs] + [got2[j.key] for j in jobs2], reused | reused2
 
 

@@ -101,6 +101,32 @@ def test_the_published_parquet_export_is_partitioned_by_jurisdiction_and_year_an
             query(wh, f"SELECT count(*) FROM {table}"), table
 
 
+def test_a_file_that_keeps_failing_so_is_read_again_only_until_its_failure_stands(tmp_path):
+    from pipeline.engine.limits import Budget
+
+    pdf = "xm-mzj-2025-095-list.pdf"
+    raw = copy_raw(tmp_path, {pdf})  # alone: any file may take over 0.05 s
+    wh, staging = tmp_path / "policy.duckdb", tmp_path / "st"
+    slow = Budget(seconds=0.05, attempts=2)  # the PDF takes longer than that, every time
+
+    def reason() -> str:
+        [(why,)] = query(wh, f"SELECT reason FROM raw_files WHERE raw_file = '{pdf}' AND status = 'failed'")
+        return why
+
+    first = refresh(raw, wh, staging_dir=staging, limits=slow)
+    assert first.files_failed == 1 and "over the time budget (0.05 s" in reason() and "in a row" not in reason()
+    second = refresh(raw, wh, staging_dir=staging, limits=slow)  # read again: it failed once
+    assert (second.status, second.files_cached, second.files_failed) == ("published", 0, 1)
+    assert reason().endswith("; failed 2 times in a row, so not read again until its bytes or the extraction code "
+                             "change (or refresh --force)")
+    # The failure stands: nothing changed, so nothing is done, and the file is not read a third time.
+    assert refresh(raw, wh, staging_dir=staging, limits=slow).status == "unchanged"
+    assert "failed 2 times in a row" in reason()
+    forced = refresh(raw, wh, staging_dir=staging, force=True)  # the maintainer's way to try it again
+    assert (forced.files_failed, forced.files_cached) == (0, 0)
+    assert query(wh, f"SELECT status FROM raw_files WHERE raw_file = '{pdf}'") == [("loaded",)]
+
+
 def test_a_build_on_a_dask_cluster_gives_the_same_warehouse_as_one_on_local_cores(tmp_path):
     raw = copy_raw(tmp_path, {HTML_2025.name, HTML_2009.name, "xm-mzj-2025-095-list.pdf"})
     local = refresh(raw, tmp_path / "local.duckdb", staging_dir=tmp_path / "st-local")

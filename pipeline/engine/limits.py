@@ -12,14 +12,16 @@ from pipeline.config import data_path
 
 @dataclass(frozen=True)
 class Budget:
-    """Memory and time one file's worker may take, and the largest file read at all (0 = no limit)."""
+    """Memory and time one file's worker may take, the largest file read at all, and how many refreshes in a row
+    read a file again whose failure may not recur (over a budget, a crashed worker) (0 = no limit)."""
 
     memory_mb: int = 4096
     seconds: float = 300.0
     max_file_mb: int = 256
+    attempts: int = 3
 
     def __post_init__(self) -> None:
-        for name in ("memory_mb", "seconds", "max_file_mb"):
+        for name in ("memory_mb", "seconds", "max_file_mb", "attempts"):
             if getattr(self, name) < 0:
                 raise ValueError(f"limits.toml [file]: {name} must be >= 0 (0 = no limit), got {getattr(self, name)!r}")
 
@@ -34,7 +36,7 @@ def _load(path: str) -> Budget:
     with open(path, "rb") as fh:
         f = tomllib.load(fh).get("file", {})
     return Budget(memory_mb=int(f.get("memory_mb", 4096)), seconds=float(f.get("seconds", 300)),
-                  max_file_mb=int(f.get("max_file_mb", 256)))
+                  max_file_mb=int(f.get("max_file_mb", 256)), attempts=int(f.get("attempts", 3)))
 
 
 def load_build_memory_mb(path: Path | None = None, key: str = "memory_mb") -> int:

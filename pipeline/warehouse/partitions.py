@@ -92,6 +92,7 @@ class Manifest:
     tables: dict[str, int] = field(default_factory=dict)  # name -> rows (each sha256 is checked on reading)
     folder: Path | None = None
     transient: bool = False  # a failure that may not recur (a budget, a crashed worker): read the file again next time
+    attempts: int = 0  # a transient failure: how many times in a row the file failed so under this key
 
     def path(self, table: str) -> Path:
         assert self.folder is not None
@@ -103,10 +104,10 @@ class Manifest:
 
 
 def manifest_json(key: str, raw_file: str, raw_sha256: str, file_row: dict, tables: dict[str, dict],
-                  transient: bool) -> str:
+                  transient: bool, attempts: int = 0) -> str:
     """The manifest as written: the file's whole row, and each table's rows and sha256."""
     return json.dumps({"format": FORMAT_VERSION, "key": key, "raw_file": raw_file, "raw_sha256": raw_sha256,
-                       "file": file_row, "tables": tables, "transient": transient},
+                       "file": file_row, "tables": tables, "transient": transient, "attempts": attempts},
                       ensure_ascii=False, default=_jsonable, sort_keys=True)
 
 
@@ -120,8 +121,9 @@ class PartitionStore:
         return self.root / key[:2] / key
 
     def write(self, key: str, raw_file: str, raw_sha256: str, file_row: dict, tables: dict[str, list[dict]],
-              schema: dict[str, Table], *, transient: bool = False) -> Manifest:
-        """Write a partition (tables typed by ``schema``; empty tables not written) and return its manifest."""
+              schema: dict[str, Table], *, transient: bool = False, attempts: int = 0) -> Manifest:
+        """Write a partition (tables typed by ``schema``; empty tables not written) and return its manifest
+        (``attempts``: of a transient failure, the how-manieth in a row)."""
         final = self.folder(key)
         tmp = final.with_name(f".{key}.{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -134,18 +136,20 @@ class PartitionStore:
                 path = tmp / f"{name}.parquet"
                 pq.write_table(rows_to_arrow(schema[name], rows), path, compression="zstd")
                 written[name] = {"rows": len(rows), "sha256": _sha256(path)}
-            (tmp / MANIFEST).write_text(manifest_json(key, raw_file, raw_sha256, file_row, written, transient),
-                                        encoding="utf-8")
+            (tmp / MANIFEST).write_text(manifest_json(key, raw_file, raw_sha256, file_row, written, transient,
+                                                      attempts), encoding="utf-8")
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return Manifest(key, raw_file, raw_sha256, file_summary(file_row), {n: t["rows"] for n, t in written.items()},
-                        final, transient)
+                        final, transient, attempts)
 
     def read(self, key: str, *, verify: bool = True) -> tuple[Manifest | None, str | None]:
-        """Return (manifest, None) for a sound partition, (None, why) for a missing or damaged one."""
+        """Return (manifest, None) for a sound partition, (None, why) for a missing or damaged one. A transient
+        failure's manifest is returned too (``transient``, ``attempts``): the caller decides whether to read its file
+        again."""
         folder = self.folder(key)
         path = folder / MANIFEST
         if not path.exists():
@@ -154,11 +158,10 @@ class PartitionStore:
             doc = json.loads(path.read_text(encoding="utf-8"))
             if doc.get("format") != FORMAT_VERSION or doc.get("key") != key:
                 return None, f"partition {key[:12]}: manifest of another format or key"
-            if doc.get("transient"):
-                return None, None  # the file failed for a reason that may not recur: read it again
             tables = doc["tables"]
             manifest = Manifest(doc["key"], doc["raw_file"], doc["raw_sha256"], file_summary(doc["file"]),
-                                {name: int(t["rows"]) for name, t in tables.items()}, folder)
+                                {name: int(t["rows"]) for name, t in tables.items()}, folder,
+                                bool(doc.get("transient")), int(doc.get("attempts") or 0))
         except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             return None, f"partition {key[:12]}: unreadable manifest ({type(exc).__name__})"
         if verify:
