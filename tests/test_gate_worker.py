@@ -162,6 +162,22 @@ def test_the_candidate_gate_validating_without_a_checkpoint_gives_the_checkpoint
     assert direct.context.validation_results_store.list_keys() == []  # nothing kept: the context does not grow
 
 
+def test_a_worker_holds_no_batch_once_it_has_answered(snapshots):
+    import io
+    import pickle
+
+    from pipeline.warehouse.gate_worker import serve_requests
+
+    runner = SuiteRunner(snapshots / "bad", suites(), keep_results=False)
+    request = {"params": {}, "complete": False, "run_name": "x", "index_columns": (ROW_KEY,), "only": None}
+    answers = []
+    serve_requests(runner, io.BytesIO(pickle.dumps(request) * 2), answers.append)
+    assert [kind for kind, _ in answers] == ["ok", "ok"] and verdicts(answers[0][1]) == verdicts(answers[1][1])
+    assert len(verdicts(answers[0][1])) == len(suites())
+    manager = runner.context.data_sources.get("warehouse").get_execution_engine().batch_manager
+    assert not manager.batch_data_cache and not manager.batch_cache
+
+
 def test_a_runner_that_dropped_its_batches_holds_none_and_judges_the_next_alike(snapshots):
     runner = SuiteRunner(snapshots / "bad", suites(), keep_results=False)
     before = verdicts(runner.run({}, complete=False, run_name="x").gate)

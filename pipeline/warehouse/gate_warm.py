@@ -355,7 +355,7 @@ class Server:
                     except OSError:
                         pass
                 if self.runner is not None:
-                    self.runner.drop_batches()  # idle until the next refresh: hold GX, not the last batch
+                    self.runner.drop_batches()  # a session cut short kept its last batch: idle, hold GX only
 
 
 def main() -> None:

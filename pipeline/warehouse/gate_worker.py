@@ -257,6 +257,9 @@ def serve_requests(runner, inp, send) -> None:
         if request is None:
             return
         send(answer_request(runner, request))
+        # GX keeps each asset's last dataframe: dropped now, the worker holds one batch at a time, never this one
+        # beside the next (0.1 s a batch, while the refresh records the verdicts).
+        runner.drop_batches()
 
 
 def suites_digest(suites: list[Suite]) -> str:
