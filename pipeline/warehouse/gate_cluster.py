@@ -78,19 +78,18 @@ def validate_files(suites: list[Suite], files: dict[str, bytes], request: dict) 
 
 
 class ClusterGate:
-    """Validates the candidate gate's batches on a DaskSession's cluster (the GateWorker interface, several batches
-    in flight: ``capacity``)."""
+    """Validates the candidate gate's batches on a DaskSession's cluster: what CandidateGate and the refresh use of
+    a GateWorker (start, submit, collect, release, close), with several batches in flight (``capacity``). Never
+    lost as a whole: a lost task's batch is validated here."""
 
     def __init__(self, session, snapshot_dir: Path, suites: list[Suite]):
         self.session = session
         self.snapshot_dir = Path(snapshot_dir)
         self.suites = suites
-        self.lost: str | None = None  # the interface of GateWorker: a cluster gate is never lost as a whole
-        self.greeting = None
         self._suites = None  # the suites, scattered to every worker once
         self._warming: list = []
         self._threads = 0
-        self.pending: deque = deque()  # (future or None, files, request), in submission order
+        self.pending: deque = deque()  # (future, files, request), in submission order: the bytes kept until then
         self.batches = 0
         self.batches_here = 0  # validated in this process: their task was lost
 
