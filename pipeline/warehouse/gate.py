@@ -324,6 +324,8 @@ class SuiteRunner:
         import gc
 
         manager = self.context.data_sources.get("warehouse").get_execution_engine().batch_manager
+        if not manager.batch_data_cache and not manager.batch_cache:
+            return  # dropped already (after the last answer): no collection, no trim
         manager.reset_batch_cache()
         manager.batch_data_cache.clear()
         gc.collect()
