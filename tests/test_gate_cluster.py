@@ -1,8 +1,12 @@
-"""The notice gate on a dask cluster: a lost task costs only time (the refresh on a real cluster: test_gate.py)."""
+"""The notice gate on a dask cluster: a lost task costs only time, GX that cannot start is an error (the refresh on a
+real cluster: test_gate.py)."""
 
 from __future__ import annotations
 
+import socket
+
 from pipeline.warehouse import gate_cluster
+from pipeline.warehouse.expectations import Spec, Suite
 from pipeline.warehouse.gate import ROW_KEY, SuiteRunner
 from pipeline.warehouse.gate_cluster import ClusterGate
 from tests.test_gate_worker import suites, verdicts, write
@@ -57,3 +61,11 @@ def test_a_batch_whose_task_the_cluster_lost_is_validated_by_the_refresh_from_th
     assert cluster.describe() == ("dask cluster tcp://10.0.0.1:8786 (1 worker(s)): 2 batch(es); 2 validated by the "
                                   "refresh itself, their task lost")
     assert gate_cluster._RUNNERS == {}  # closed: the folders of the refresh's own runner are gone
+
+
+def test_suites_gx_cannot_register_are_an_error_of_the_task_not_a_lost_worker(tmp_path):
+    broken = [Suite("t", "t", (Spec("expect_no_such_expectation", {"column": "a"}, "critical", "a test"),))]
+    kind, why = gate_cluster.validate_files(broken, {}, {"params": {}, "complete": False, "run_name": "x",
+                                                         "index_columns": (ROW_KEY,), "only": None})
+    assert kind == "error" and why.startswith(f"GX could not start on {socket.gethostname()}: "), why
+    assert gate_cluster._RUNNERS == {}  # nothing kept: the next batch tries again

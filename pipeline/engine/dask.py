@@ -95,10 +95,6 @@ class DaskSession:
                 self._client = Client(self._cluster)
         return self._client
 
-    @property
-    def started(self) -> bool:
-        return self._client is not None
-
     def where(self) -> str:
         """The cluster, for the closing summary: the scheduler's address and its workers."""
         if self._client is None:

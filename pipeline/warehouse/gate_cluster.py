@@ -27,26 +27,27 @@ from pathlib import Path
 from pipeline.errors import GateFailed
 from pipeline.warehouse.expectations import Suite
 from pipeline.warehouse.gate import GateResult, SuiteRunner
-from pipeline.warehouse.gate_worker import answer_request, defer_modules, suites_digest
+from pipeline.warehouse.gate_worker import _start_runner, answer_request, defer_modules, suites_digest
 
 BATCHES_PER_THREAD = 2  # in flight per worker thread: one validating, the next one already there
 
 _RUNNERS: dict[tuple[str, int], tuple[SuiteRunner, Path]] = {}  # of this process: (suites digest, thread) → runner
 
 
-def _runner(suites: list[Suite]) -> tuple[SuiteRunner, Path]:
-    """This thread's runner for the suites and its folder (registered on first use, over a folder of its own)."""
+def _runner(suites: list[Suite]) -> tuple[tuple[SuiteRunner, Path] | None, str | None]:
+    """This thread's runner for the suites and its folder (registered on first use, over a folder of its own), or
+    None and why GX would not start."""
     key = (suites_digest(suites), threading.get_ident())
     if key not in _RUNNERS:
         if "great_expectations" not in sys.modules:
             defer_modules()  # as in the gate worker: GX imports in half the time
         folder = Path(tempfile.mkdtemp(prefix="policy-gate-"))
-        try:
-            _RUNNERS[key] = (SuiteRunner(folder, suites, placeholders=True, keep_results=False), folder)
-        except BaseException:
+        runner, error = _start_runner(str(folder), suites)
+        if runner is None:
             shutil.rmtree(folder, ignore_errors=True)
-            raise
-    return _RUNNERS[key]
+            return None, error[1]
+        _RUNNERS[key] = (runner, folder)
+    return _RUNNERS[key], None
 
 
 @atexit.register
@@ -66,10 +67,10 @@ def warm_runner(suites: list[Suite]) -> bool:
 def validate_files(suites: list[Suite], files: dict[str, bytes], request: dict) -> tuple[str, object]:
     """A dask task: validate one batch, its snapshots given as bytes (suite name → Parquet file); answer as the gate
     worker does, ("ok", GateResult) or ("error", why)."""
-    try:
-        runner, folder = _runner(suites)
-    except Exception as exc:  # GX would not start, or the suites would not register: a pipeline fault, as locally
-        return "error", f"GX could not start on {socket.gethostname()}: {type(exc).__name__}: {exc}"
+    got, why = _runner(suites)
+    if got is None:  # GX would not start, or the suites would not register: a pipeline fault, as locally
+        return "error", f"GX could not start on {socket.gethostname()}: {why}"
+    runner, folder = got
     for name, data in files.items():
         (folder / f"{name}.parquet").write_bytes(data)
     answer = answer_request(runner, request)
