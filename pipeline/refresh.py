@@ -41,7 +41,7 @@ from pipeline.registers import registers_to_rows
 from pipeline.warehouse.build import BuildInput, BuildOutcome, build_warehouse, now_utc
 from pipeline.warehouse.expectations import load_suites
 from pipeline.warehouse.gate_cluster import ClusterGate
-from pipeline.warehouse.gate_warm import describe_worker, warm_gate_worker
+from pipeline.warehouse.gate_warm import warm_gate_worker
 from pipeline.warehouse.fingerprint import (build_fingerprint, combined, extraction_fingerprint, folder_fingerprint,
                                             inputs_fingerprint)
 from pipeline.warehouse.export import export_dir_for, export_parquet
@@ -139,7 +139,7 @@ def _failure_manifest(job: PartitionJob, store: PartitionStore, why: str, stage:
 
     prior, _ = store.read(job.key, verify=False)
     attempts = prior.attempts + 1 if prior is not None and prior.transient else 1
-    stands = bool(limits.attempts) and attempts >= limits.attempts
+    stands = not read_again(attempts, limits, force=False)
     raw = job.input.raw()
     raw.notice_id = raw.notice_id or job.notice_hint or f"sha256:{raw.sha256[:16]}"
     raw.notice_id_from = "provenance" if job.input.provenance.get("notice_id") else "content_hash"
@@ -152,10 +152,10 @@ def _failure_manifest(job: PartitionJob, store: PartitionStore, why: str, stage:
     return dataclasses.replace(m, transient=False) if stands else m
 
 
-def read_again(m: Manifest, limits: Budget, force: bool) -> bool:
-    """Whether a partition's file is read again: a failure that may not recur (``transient``), until it has failed
-    ``limits.attempts`` times in a row (0: no limit); ``force`` tries every such failure again."""
-    return m.transient and (force or not limits.attempts or m.attempts < limits.attempts)
+def read_again(attempts: int, limits: Budget, force: bool) -> bool:
+    """Whether the file of a failure that may not recur is read again, having failed so ``attempts`` times in a row:
+    until that reaches ``limits.attempts`` (0: no limit); ``force`` tries every such failure again."""
+    return force or not limits.attempts or attempts < limits.attempts
 
 
 def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: str, workers: int, limits: Budget,
@@ -176,7 +176,7 @@ def read_partitions(jobs: list[PartitionJob], store: PartitionStore, *, engine: 
         if m is None or m.transient:
             m, why = store.read(job.key)
         if m is not None and m.transient:
-            m = None if read_again(m, limits, force) else dataclasses.replace(m, transient=False)
+            m = None if read_again(m.attempts, limits, force) else dataclasses.replace(m, transient=False)
         if m is not None:
             manifests[job.key] = m
         else:
@@ -340,7 +340,7 @@ def _refresh(raw_dir: Path, warehouse: Path, staging: Path, progress: Reporter, 
                 built.unlink(missing_ok=True)
                 Path(str(built) + ".wal").unlink(missing_ok=True)
     finally:
-        summary.gate_worker = worker.describe() if isinstance(worker, ClusterGate) else describe_worker(worker)
+        summary.gate_worker = worker.describe()
         worker.close()
         if session is not None:
             session.close()

@@ -320,7 +320,7 @@ class SuiteRunner:
 
     def drop_batches(self) -> None:
         """Let go of the dataframes GX keeps of the last batch validated (its execution engine caches one per asset)
-        and hand the freed memory back to the system: the warm gate does so between refreshes."""
+        and hand the freed memory back to the system: a gate worker does so after each batch it answers."""
         import gc
 
         manager = self.context.data_sources.get("warehouse").get_execution_engine().batch_manager

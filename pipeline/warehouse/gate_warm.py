@@ -222,6 +222,18 @@ class WarmGateWorker(GateWorker):
             except OSError:
                 pass
 
+    def describe(self) -> str:
+        """Who judged, for the closing summary: the warm gate, started by this refresh or found running."""
+        if not self.started or self.lost:
+            return super().describe()
+        hello = self.greeting or {}
+        if self.spawned:
+            return f"warm gate started (pid {self.spawned})"
+        if not hello:
+            return "warm gate (connected, nothing asked)"
+        state = "suites kept" if hello.get("warm") else "suites registered again"
+        return f"warm gate (pid {hello.get('pid', '?')}, session {hello.get('session', '?')}, {state})"
+
     def close(self) -> None:
         """Close the session (the server stays) and give the use lock back."""
         if self._sock is not None:
@@ -262,23 +274,6 @@ def warm_gate_worker(staging: Path, suites: list[Suite], build_code: str, fallba
         os.close(fd)
         return GateWorker(fallback_dir, suites)
     return WarmGateWorker(folder, suites, warm_key(build_code), keep, fd)
-
-
-def describe_worker(worker: GateWorker) -> str:
-    """Who judged a refresh's notices, for its summary: none, a worker of its own, the warm gate (started or found)."""
-    if not worker.started:
-        return "none started"
-    if worker.lost:
-        return f"lost: {worker.lost}"
-    if not isinstance(worker, WarmGateWorker):
-        return "a worker of this refresh"
-    hello = worker.greeting or {}
-    if worker.spawned:
-        return f"warm gate started (pid {worker.spawned})"
-    if not hello:
-        return "warm gate (connected, nothing asked)"
-    state = "suites kept" if hello.get("warm") else "suites registered again"
-    return f"warm gate (pid {hello.get('pid', '?')}, session {hello.get('session', '?')}, {state})"
 
 
 def _write(path: Path, text: str) -> None:

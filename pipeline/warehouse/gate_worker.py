@@ -157,6 +157,12 @@ class GateWorker:
             except OSError:
                 pass
 
+    def describe(self) -> str:
+        """Who judged, for the closing summary: nobody, or a worker of this refresh (or why it was lost)."""
+        if not self.started:
+            return "none started"
+        return f"lost: {self.lost}" if self.lost else "a worker of this refresh"
+
     def close(self) -> None:
         """Stop the worker (a polite end of input, then a kill if it lingers)."""
         if self.proc is None:
