@@ -13,8 +13,8 @@ import pytest
 
 from pipeline.refresh import refresh
 from pipeline.warehouse.gate import ROW_KEY, SuiteRunner
-from pipeline.warehouse.gate_warm import (Folder, WarmGateWorker, is_running, keep_seconds, stop_server,
-                                          warm_gate_worker)
+from pipeline.warehouse.gate_warm import (RENEW_FILE, Folder, WarmGateWorker, is_running, keep_seconds,
+                                          stop_server, warm_gate_worker)
 from pipeline.warehouse.gate_worker import GateWorker
 from tests.conftest import HTML_2009, HTML_2025
 from tests.test_gate_worker import suites, verdicts, write
@@ -50,6 +50,25 @@ def test_the_next_session_finds_gx_and_the_suites_loaded_and_judges_as_the_in_pr
     assert got1 == got2 == here
     assert stop_server(staging) == first.spawned
     assert not is_running(first.spawned) and not Folder(staging).sock.exists()
+
+
+def test_a_server_grown_past_its_renew_limit_execs_afresh_with_its_pid_its_session_count_and_the_suites(
+        staging, monkeypatch):
+    monkeypatch.setenv("POLICY_GATE_RENEW_MB", "1")  # judging grows it by more: it renews after each session
+    folder = Folder(staging)
+    first, got1 = judge(staging)
+    deadline = time.monotonic() + 60
+    while "renewing" not in (log := folder.log.read_text(errors="replace")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert re.search(r"renewing after session 1: \d+ MB held, \d+ MB when ready", log), log[-2000:]
+    second, got2 = judge(staging)  # waits in the socket's queue while the new image registers the suites
+    assert second.spawned is None and second.greeting == {"pid": first.spawned, "session": 2, "warm": True}
+    assert got2 == got1 and len(got1) == len(suites())
+    assert RENEW_FILE.encode() in Path(f"/proc/{first.spawned}/cmdline").read_bytes()  # the renewed image
+    assert not (folder.root / RENEW_FILE).exists()  # read back and removed
+    monkeypatch.setenv("POLICY_GATE_RENEW_MB", "lots")
+    with pytest.raises(ValueError, match="POLICY_GATE_RENEW_MB must be a number of MB"):
+        warm_gate_worker(staging, suites(), "code-a", staging / "own")
 
 
 def test_a_refresh_of_other_code_stops_the_old_server_and_starts_its_own(staging):

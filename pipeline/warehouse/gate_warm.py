@@ -18,6 +18,9 @@ What keeps it honest:
 - **Nothing hangs on it.** The refresh binds the socket and hands the listening descriptor to the server it starts
   (socket activation), so connecting never waits for GX to import. A server that dies or answers nonsense is
   ``WorkerLost``: the gate validates in-process instead and says so, as with the per-refresh worker.
+- **It stays small.** A session that grew it more than ``POLICY_GATE_RENEW_MB`` (default 160) past its size when
+  ready (a full build's batches) leaves a heap it cannot hand back; it then execs itself afresh, with the same pid
+  and socket, and registers the same suites again (``Server._renew_if_grown``).
 - **It goes away.** After ``POLICY_GATE_KEEP`` idle seconds it removes its socket (under ``spawn.lock``, so no
   refresh connects to a server about to leave) and exits. ``python -m pipeline stop-gate`` (``make gate-stop``)
   stops it at once.
@@ -51,6 +54,11 @@ from pipeline.warehouse.quarantine import candidate_dir
 WARM_DIR = "warm-gate"
 KEEP_ENV = "POLICY_GATE_KEEP"
 DEFAULT_KEEP_S = 600.0
+RENEW_ENV = "POLICY_GATE_RENEW_MB"
+# Measured (2 cores, synthetic corpus): a server holds 180-250 MB when ready; after judging a full build's 1,000
+# notices 490 MB, 10,000 notices 605 MB; after one notice, tens of MB more than when ready.
+DEFAULT_RENEW_MB = 160.0
+RENEW_FILE = "renew.pickle"
 MODULE = "pipeline.warehouse.gate_warm"
 SOCKET_PATH_MAX = 107  # bytes of a Unix socket's path (sun_path) on Linux, less its closing NUL
 
@@ -67,6 +75,27 @@ def keep_seconds() -> float:
     if value < 0:
         raise ValueError(f"{KEEP_ENV} must be >= 0 seconds, got {raw!r}")
     return value
+
+
+def renew_mb() -> float:
+    """How far past its size when ready a server may grow before it renews itself (``POLICY_GATE_RENEW_MB``; 0 =
+    never)."""
+    raw = os.environ.get(RENEW_ENV, "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_RENEW_MB
+    except ValueError:
+        raise ValueError(f"{RENEW_ENV} must be a number of MB (0 = never renew), got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{RENEW_ENV} must be >= 0 MB, got {raw!r}")
+    return value
+
+
+def rss_mb() -> float | None:
+    """This process's resident memory in MB (None where /proc is not there)."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def warm_key(build_code: str) -> str:
@@ -261,6 +290,7 @@ def warm_gate_worker(staging: Path, suites: list[Suite], build_code: str, fallba
     other refresh is using it and its socket's path is short enough to bind; else a worker of its own over
     ``fallback_dir``."""
     keep = keep_seconds()
+    renew_mb()  # a bad value is refused here, not by a server that could not start
     if keep <= 0:
         return GateWorker(fallback_dir, suites)
     folder = Folder(staging)
@@ -291,7 +321,10 @@ class Server:
         self.listener, self.key, self.keep, self.folder = listener, key, keep, folder
         self.runner = None
         self.runner_key: tuple[str, str] | None = None
+        self.suites: list[Suite] | None = None
         self.sessions = 0
+        self.renew = renew_mb()
+        self.ready_mb: float | None = None  # what the process held when its runner was made
 
     def serve_forever(self) -> None:
         while True:
@@ -303,6 +336,7 @@ class Server:
                     return
                 continue
             self.session(conn)
+            self._renew_if_grown()
 
     def _retire(self) -> bool:
         """Idle for ``keep`` seconds: take the socket away (so no refresh connects now), serve who already did, go."""
@@ -319,18 +353,61 @@ class Server:
             conn.setblocking(True)
             self.session(conn)
 
+    def _register(self, snapshot_dir: str, suites: list[Suite]):
+        """Make the runner of this folder and suites unless it is the one held; return (warm, error)."""
+        wanted = (snapshot_dir, suites_digest(suites))
+        if wanted == self.runner_key:
+            return True, None
+        self.runner, self.runner_key, self.suites = None, None, None
+        runner, error = _start_runner(snapshot_dir, suites)
+        if runner is not None:
+            self.runner, self.runner_key, self.suites = runner, wanted, suites
+            self.ready_mb = rss_mb()
+        return False, error
+
     def _runner_for(self, snapshot_dir: str, suites: list[Suite]):
         """The runner of the last session when it was over the same folder and suites; else a new one."""
-        wanted = (snapshot_dir, suites_digest(suites))
-        warm = wanted == self.runner_key
-        if not warm:
-            self.runner, self.runner_key = None, None
-            runner, error = _start_runner(snapshot_dir, suites)
-            if runner is None:
-                return None, error, None
-            self.runner, self.runner_key = runner, wanted
+        warm, error = self._register(snapshot_dir, suites)
+        if self.runner is None:
+            return None, error, None
         self.sessions += 1
         return self.runner, None, {"pid": os.getpid(), "session": self.sessions, "warm": warm}
+
+    def _renew_if_grown(self) -> None:
+        """After a session that grew the process more than ``renew`` MB past its size when ready, exec afresh.
+
+        What GX frees of a large session stays in a fragmented heap (trimmed, still 490 MB after judging 1,000
+        notices, 605 MB after 10,000, against about 250 MB when ready), and the server would hold it until it
+        retires, through the refresh's publish and between refreshes. The new image keeps the pid, the listening
+        socket (a refresh that connects meanwhile waits in its queue, as at the first start) and the session count,
+        and registers the last suites again before it accepts: the next session finds them kept."""
+        held = rss_mb()
+        if not self.renew or self.runner is None or self.ready_mb is None or held is None:
+            return
+        if held - self.ready_mb < self.renew:
+            return
+        state = self.folder.root / RENEW_FILE  # in the server's own folder (mode 0700), read back and removed at once
+        with open(state, "wb") as fh:
+            pickle.dump({"snapshot_dir": self.runner_key[0], "suites": self.suites, "sessions": self.sessions}, fh)
+        print(f"renewing after session {self.sessions}: {held:.0f} MB held, {self.ready_mb:.0f} MB when ready",
+              file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        fd = self.listener.fileno()
+        os.set_inheritable(fd, True)
+        os.execv(sys.executable, [sys.executable, "-m", MODULE, str(fd), self.key, str(self.keep),
+                                  str(self.folder.root), str(state)])
+
+    def resume(self, state: Path) -> None:
+        """A renewed server: take the session count and register the suites the last image held."""
+        try:
+            with open(state, "rb") as fh:
+                doc = pickle.load(fh)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            return  # nothing kept: the next session registers its suites
+        finally:
+            state.unlink(missing_ok=True)
+        self.sessions = int(doc.get("sessions") or 0)
+        self._register(doc["snapshot_dir"], doc["suites"])
 
     def session(self, conn: socket.socket) -> None:
         with conn:
@@ -360,7 +437,10 @@ def main() -> None:
     import great_expectations  # noqa: F401  (warm before the first session: that is the point)
 
     listener = socket.socket(fileno=fd)
-    Server(listener, key, keep, Folder(root.parent)).serve_forever()
+    server = Server(listener, key, keep, Folder(root.parent))
+    if len(sys.argv) > 5:  # renewed (Server._renew_if_grown): the last image's suites
+        server.resume(Path(sys.argv[5]))
+    server.serve_forever()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # skip tearing GX down
