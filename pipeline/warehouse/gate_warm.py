@@ -402,12 +402,13 @@ class Server:
         try:
             with open(state, "rb") as fh:
                 doc = pickle.load(fh)
-        except (OSError, EOFError, pickle.UnpicklingError):
+            sessions, snapshot_dir, suites = int(doc["sessions"]), doc["snapshot_dir"], doc["suites"]
+        except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError, ValueError):
             return  # nothing kept: the next session registers its suites
         finally:
             state.unlink(missing_ok=True)
-        self.sessions = int(doc.get("sessions") or 0)
-        self._register(doc["snapshot_dir"], doc["suites"])
+        self.sessions = sessions
+        self._register(snapshot_dir, suites)
 
     def session(self, conn: socket.socket) -> None:
         with conn:
