@@ -289,6 +289,9 @@ class SuiteRunner:
         self.keep_results = keep_results
         if placeholders:  # registering before the snapshots are written (GateWorker): GX wants each file to exist
             write_placeholders(snapshot_dir, suites)
+        from pipeline.warehouse.gx_speed import read_configurations_once
+
+        read_configurations_once()  # GX's kwargs lookups, without rebuilding a configuration per key
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # GX's deprecation and pandas notices are not findings
             self.context = new_context()
