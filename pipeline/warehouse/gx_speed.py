@@ -22,16 +22,20 @@ SHIPPED: dict[str, object] = {}
 logger = logging.getLogger("great_expectations.expectations.expectation")
 
 
-def _get_domain_kwargs(self) -> dict[str, Any]:
+def _kwargs_or_defaults(self, keys) -> dict[str, Any]:
+    """Each key's value in the configuration, else the field's default: one configuration built for all keys."""
     kwargs = self.configuration.kwargs
+    return {key: kwargs.get(key, self._get_default_value(key)) for key in keys}
+
+
+def _get_domain_kwargs(self) -> dict[str, Any]:
     # GX then checks that no domain key is missing: a dict built over domain_keys has every one.
-    return {key: kwargs.get(key, self._get_default_value(key)) for key in self.domain_keys}
+    return _kwargs_or_defaults(self, self.domain_keys)
 
 
 def _get_success_kwargs(self) -> dict[str, Any]:
     domain_kwargs = self._get_domain_kwargs()
-    kwargs = self.configuration.kwargs
-    success_kwargs = {key: kwargs.get(key, self._get_default_value(key)) for key in self.success_keys}
+    success_kwargs = _kwargs_or_defaults(self, self.success_keys)
     success_kwargs.update(domain_kwargs)
     return success_kwargs
 
@@ -57,9 +61,7 @@ def read_configurations_once() -> bool:
         return False
     from great_expectations.expectations.expectation import Expectation
 
-    ours = {"_get_domain_kwargs": _get_domain_kwargs, "_get_success_kwargs": _get_success_kwargs,
-            "_get_success_kwarg": _get_success_kwarg}
     for name in METHODS:
         SHIPPED[name] = Expectation.__dict__[name]
-        setattr(Expectation, name, ours[name])
+        setattr(Expectation, name, globals()[name])
     return True
