@@ -321,7 +321,6 @@ class Server:
         self.listener, self.key, self.keep, self.folder = listener, key, keep, folder
         self.runner = None
         self.runner_key: tuple[str, str] | None = None
-        self.suites: list[Suite] | None = None
         self.sessions = 0
         self.renew = renew_mb()
         self.ready_mb: float | None = None  # what the process held when its runner was made
@@ -358,10 +357,10 @@ class Server:
         wanted = (snapshot_dir, suites_digest(suites))
         if wanted == self.runner_key:
             return True, None
-        self.runner, self.runner_key, self.suites = None, None, None
+        self.runner, self.runner_key = None, None
         runner, error = _start_runner(snapshot_dir, suites)
         if runner is not None:
-            self.runner, self.runner_key, self.suites = runner, wanted, suites
+            self.runner, self.runner_key = runner, wanted
             self.ready_mb = rss_mb()
         return False, error
 
@@ -388,7 +387,8 @@ class Server:
             return
         state = self.folder.root / RENEW_FILE  # in the server's own folder (mode 0700), read back and removed at once
         with open(state, "wb") as fh:
-            pickle.dump({"snapshot_dir": self.runner_key[0], "suites": self.suites, "sessions": self.sessions}, fh)
+            pickle.dump({"snapshot_dir": self.runner_key[0], "suites": self.runner.suites, "sessions": self.sessions},
+                        fh)
         print(f"renewing after session {self.sessions}: {held:.0f} MB held, {self.ready_mb:.0f} MB when ready",
               file=sys.stderr, flush=True)
         sys.stdout.flush()
