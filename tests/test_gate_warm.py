@@ -58,9 +58,10 @@ def test_a_server_grown_past_its_renew_limit_execs_afresh_with_its_pid_its_sessi
     folder = Folder(staging)
     first, got1 = judge(staging)
     deadline = time.monotonic() + 60
-    while "renewing" not in (log := folder.log.read_text(errors="replace")) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    while "renewed" not in (log := folder.log.read_text(errors="replace")) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the new image is up (before, a refresh may find the pid mid-exec and start its own)
     assert re.search(r"renewing after session 1: \d+ MB held, \d+ MB when ready", log), log[-2000:]
+    assert re.search(r"renewed: \d+ MB, suites registered again", log), log[-2000:]
     second, got2 = judge(staging)  # waits in the socket's queue while the new image registers the suites
     assert second.spawned is None and second.greeting == {"pid": first.spawned, "session": 2, "warm": True}
     assert got2 == got1 and len(got1) == len(suites())

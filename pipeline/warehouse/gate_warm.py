@@ -408,7 +408,9 @@ class Server:
         finally:
             state.unlink(missing_ok=True)
         self.sessions = sessions
-        self._register(snapshot_dir, suites)
+        _, error = self._register(snapshot_dir, suites)
+        print(f"renewed: {rss_mb() or 0:.0f} MB, " + ("suites registered again" if self.runner else f"{error}"),
+              file=sys.stderr, flush=True)
 
     def session(self, conn: socket.socket) -> None:
         with conn:
